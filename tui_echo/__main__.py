@@ -1,0 +1,101 @@
+"""The ``tui-echo`` command: the TUI by default, ``run`` for a headless training."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, NoReturn, Sequence
+
+from . import __version__
+from .core.config import Config, ConfigError
+from .core.topologies import TOPOLOGIES
+
+# option name on the command line -> Config field
+OPTIONS = {
+    "--topology": "topology",
+    "--task": "task",
+    "--length": "length",
+    "--units": "units",
+    "--epochs": "epochs",
+    "--batch-size": "batch_size",
+    "--lr": "lr",
+    "--seed": "seed",
+    "--engine": "engine",
+}
+FIELD_TO_OPTION = {field: option for option, field in OPTIONS.items()}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a refusal is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    # Values stay strings here: Config.from_fields gives the one-line messages with ranges.
+    parser.add_argument("--topology", help=f"one of {', '.join(TOPOLOGIES)}")
+    parser.add_argument("--task", help="sequence problem (default: echo)")
+    parser.add_argument("--length", help="sequence length, 1-1000 (default 5)")
+    parser.add_argument("--units", help="LSTM units, 1-1024 (default: the length)")
+    parser.add_argument("--epochs", help="1-1,000,000 (default: the topology's tutorial value)")
+    parser.add_argument("--batch-size", help="1 to the number of samples (default: the tutorial's)")
+    parser.add_argument("--lr", help="Adam learning rate in (0, 10] (default 0.001)")
+    parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
+    parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
+    parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="tui-echo", description="A terminal lab for Keras LSTM topologies.")
+    parser.add_argument("--version", action="version", version=f"tui-echo {__version__}")
+    _add_config_options(parser)
+    commands = parser.add_subparsers(dest="command", parser_class=Parser)
+    run = commands.add_parser("run", help="train one topology headless and print the results")
+    _add_config_options(run)
+    run.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, prog: str) -> Config:
+    """The validated Config, or exit 2 with one line naming the option and its range."""
+    values: dict[str, Any] = {field: getattr(args, field) for field in OPTIONS.values()}
+    values["shuffle"] = not args.no_shuffle
+    try:
+        return Config.from_fields(values)
+    except ConfigError as error:
+        option = FIELD_TO_OPTION.get(error.field, error.field)
+        sys.stderr.write(f"{prog}: error: {option} {error.reason}\n")
+        raise SystemExit(2) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from .headless import run
+
+        return run(config_from_args(args, "tui-echo run"), as_json=args.json)
+    return _run_tui(config_from_args(args, "tui-echo"))
+
+
+def _run_tui(config: Config) -> int:
+    """Start the app with native stderr (TensorFlow's C++ logs) kept off the screen.
+
+    Textual draws on ``sys.__stderr__``; we give it a private copy of the terminal and point
+    file descriptor 2 at /dev/null, so nothing else written there can draw over the UI.
+    """
+    from .app import EchoApp
+
+    terminal = os.dup(2)
+    sys.__stderr__ = os.fdopen(terminal, "w", buffering=1, closefd=False)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    EchoApp(config=config).run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The topology registry: how each framing shapes X and y, builds its model, and trains by default.
+
+Every topology sees the same sequences (from a task) and frames them its own way, exactly as
+the TimeDistributed tutorial does. Adding a topology is one new ``Topology`` entry.
+Keras is imported only inside ``build`` so the registry stays cheap to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Training tensors for one topology, and the plain sequences they came from."""
+
+    X: np.ndarray
+    y: np.ndarray
+    inputs: np.ndarray  # (sequences, length)
+    targets: np.ndarray  # (sequences, length)
+
+    @property
+    def samples(self) -> int:
+        """Rows Keras sees: what batch sizes count."""
+        return int(self.X.shape[0])
+
+    def as_sequences(self, predictions: np.ndarray) -> np.ndarray:
+        """Map model outputs back onto (sequences, length); every framing is sample-major."""
+        return np.asarray(predictions, dtype=np.float32).reshape(self.inputs.shape)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """One way to frame a sequence problem for an LSTM, with the tutorial's defaults."""
+
+    name: str
+    explanation: str
+    frame_x: Callable[[np.ndarray], np.ndarray]
+    frame_y: Callable[[np.ndarray], np.ndarray]
+    returns_sequences: bool
+    head: Callable[[Any, int], list]  # (keras, length) -> layers after the LSTM
+    default_epochs: int
+    full_batch: bool  # tutorial batch = every sample (else 1)
+
+    def problem(self, inputs: np.ndarray, targets: np.ndarray) -> Problem:
+        """Shape a task's sequences the way this topology wants them."""
+        x = self.frame_x(inputs).astype(np.float32)
+        y = self.frame_y(targets).astype(np.float32)
+        return Problem(x, y, inputs, targets)
+
+    def default_batch(self, samples: int) -> int:
+        """The tutorial's batch size for this framing."""
+        return samples if self.full_batch else 1
+
+    def build(self, problem: Problem, units: int, unroll: bool = False) -> "keras.Model":
+        """A fresh, uncompiled Keras model for this framing (weights drawn from Keras' seed).
+
+        ``unroll`` unrolls the LSTM over time: the same math, but a straight-line graph that
+        traces and compiles faster for short sequences.
+        """
+        import keras
+
+        length = problem.inputs.shape[1]
+        return keras.Sequential(
+            [
+                keras.Input(problem.X.shape[1:]),
+                keras.layers.LSTM(units, return_sequences=self.returns_sequences, unroll=unroll),
+                *self.head(keras, length),
+            ],
+            name=self.name,
+        )
+
+
+def _per_step(seqs: np.ndarray) -> np.ndarray:
+    return seqs.reshape(-1, 1, 1)
+
+
+def _sequence(seqs: np.ndarray) -> np.ndarray:
+    return seqs.reshape(seqs.shape[0], seqs.shape[1], 1)
+
+
+TOPOLOGIES: dict[str, Topology] = {
+    t.name: t
+    for t in (
+        Topology(
+            "one-to-one",
+            "each timestep is its own 1-step sample: X (5, 1, 1) -> y (5, 1); no memory needed",
+            _per_step,
+            lambda s: s.reshape(-1, 1),
+            False,
+            lambda keras, length: [keras.layers.Dense(1)],
+            1000,
+            True,
+        ),
+        Topology(
+            "many-to-one",
+            "the whole sequence in, one vector out: the LSTM's last state feeds Dense(5)",
+            _sequence,
+            lambda s: s.copy(),
+            False,
+            lambda keras, length: [keras.layers.Dense(length)],
+            500,
+            False,
+        ),
+        Topology(
+            "many-to-many",
+            "an output per timestep: TimeDistributed(Dense(1)) shares one Dense across steps",
+            _sequence,
+            _sequence,
+            True,
+            lambda keras, length: [keras.layers.TimeDistributed(keras.layers.Dense(1))],
+            1000,
+            False,
+        ),
+        Topology(
+            "many-to-many-dense",
+            "the 2019 note: a plain Dense(1) on the 3-D output is the same computation",
+            _sequence,
+            _sequence,
+            True,
+            lambda keras, length: [keras.layers.Dense(1)],
+            1000,
+            False,
+        ),
+    )
+}

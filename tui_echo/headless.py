@@ -1,0 +1,118 @@
+"""Headless front end: train, print a summary table, a progress bar (terminals only) and results.
+
+A thin consumer of the core's event stream, like the TUI. With ``--json`` it prints exactly one
+JSON object on stdout and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .core import engine, runtime
+from .core.config import Config
+from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished
+from .core.record import run_record
+from .core.summary import render, summarize
+
+
+class Interrupt:
+    """Ctrl+C asks the training to stop at the next chunk instead of killing it mid-step."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+
+    def __enter__(self) -> "Interrupt":
+        self._previous = signal.signal(signal.SIGINT, lambda *_: self.requested.set())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def train_quietly(config: Config, on_event=lambda e: None, should_stop=lambda: False) -> dict[str, Any]:
+    """Build, train and describe one config; returns its run record."""
+    started = time.perf_counter()
+    model = engine.build_model(config)
+    summary = summarize(model)
+    final = engine.train(config, on_event, should_stop, model=model)
+    return run_record(
+        config,
+        summary,
+        final,
+        device=runtime.device_name(),
+        versions=runtime.versions(),
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def predictions_table(record: dict[str, Any]) -> Table:
+    """Step, input, target, predicted value and absolute error, as the tutorial prints them."""
+    config = Config(**record["config"])
+    inputs = config.problem.inputs.ravel()
+    table = Table(title="Predictions", title_justify="left")
+    for name in ("step", "input", "target", "predicted", "|error|"):
+        table.add_column(name, justify="right")
+    for step, (x, target, predicted) in enumerate(zip(inputs, record["targets"], record["predictions"])):
+        table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", f"{predicted:.3f}", f"{abs(predicted - target):.4f}")
+    return table
+
+
+def run(config: Config, *, as_json: bool) -> int:
+    """``tui-echo run``: 0 when training finished, 1 when it failed, 130 when interrupted."""
+    config = config.resolved()
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    show_progress = not as_json and out.is_terminal
+    with Interrupt() as interrupt:
+        if not as_json:
+            out.print(render(summarize(engine.build_model(config))))
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=out,
+            transient=True,
+            disable=not show_progress,
+        )
+        task = progress.add_task("compiling", total=config.epochs, loss="-")
+
+        def on_event(event: Any) -> None:
+            if isinstance(event, Compiling):
+                progress.update(task, description="compiling")
+            elif isinstance(event, Compiled):
+                progress.update(task, description="training")
+            elif isinstance(event, Epochs):
+                progress.update(task, completed=event.last, loss=f"{event.losses[-1]:.6f}")
+
+        with progress:
+            record = train_quietly(config, on_event, interrupt.requested.is_set)
+    if as_json:
+        sys.stdout.write(json.dumps(record) + "\n")
+    status = record["status"]
+    if status == "failed":
+        err.print(f"tui-echo run: training failed: {record['error']}", markup=False)
+        return 1
+    if status == "stopped":
+        if not as_json:
+            err.print(f"tui-echo run: stopped after {len(record['history'])} epochs", markup=False)
+        return 130
+    if not as_json:
+        out.print(predictions_table(record))
+        out.print(
+            f"final loss {record['final_loss']:.6f} after {len(record['history'])} epochs · "
+            f"{record['wall_s']:.2f} s (compile {record['compile_s']:.2f} s) · "
+            f"{record['epochs_per_s']:,.0f} epochs/s · {record['engine']} engine · {record['device']}",
+            markup=False,
+        )
+    return 0
