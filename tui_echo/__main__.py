@@ -16,6 +16,7 @@ OPTIONS = {
     "--topology": "topology",
     "--task": "task",
     "--length": "length",
+    "--sequences": "sequences",
     "--units": "units",
     "--epochs": "epochs",
     "--batch-size": "batch_size",
@@ -38,6 +39,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topology", help=f"one of {', '.join(TOPOLOGIES)}")
     parser.add_argument("--task", help="sequence problem (default: echo)")
     parser.add_argument("--length", help="sequence length, 1-1000 (default 5)")
+    parser.add_argument("--sequences", help="random sequences to draw, 1-100,000 (random tasks only)")
     parser.add_argument("--units", help="LSTM units, 1-1024 (default: the length)")
     parser.add_argument("--epochs", help="1-1,000,000 (default: the topology's tutorial value)")
     parser.add_argument("--batch-size", help="1 to the number of samples (default: the tutorial's)")

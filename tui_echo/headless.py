@@ -10,17 +10,16 @@ import json
 import signal
 import sys
 import threading
-import time
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .core import engine, runtime
+from .core import engine
 from .core.config import Config
 from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished
-from .core.record import run_record
+from .core.experiment import run_experiment
 from .core.summary import render, summarize
 
 
@@ -36,22 +35,6 @@ class Interrupt:
 
     def __exit__(self, *exc: Any) -> None:
         signal.signal(signal.SIGINT, self._previous)
-
-
-def train_quietly(config: Config, on_event=lambda e: None, should_stop=lambda: False) -> dict[str, Any]:
-    """Build, train and describe one config; returns its run record."""
-    started = time.perf_counter()
-    model = engine.build_model(config)
-    summary = summarize(model)
-    final = engine.train(config, on_event, should_stop, model=model)
-    return run_record(
-        config,
-        summary,
-        final,
-        device=runtime.device_name(),
-        versions=runtime.versions(),
-        wall_s=time.perf_counter() - started,
-    )
 
 
 def predictions_table(record: dict[str, Any]) -> Table:
@@ -96,7 +79,7 @@ def run(config: Config, *, as_json: bool) -> int:
                 progress.update(task, completed=event.last, loss=f"{event.losses[-1]:.6f}")
 
         with progress:
-            record = train_quietly(config, on_event, interrupt.requested.is_set)
+            record = run_experiment(config, on_event, interrupt.requested.is_set)
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]

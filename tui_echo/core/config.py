@@ -96,6 +96,7 @@ RULES: dict[str, IntRange | FloatRange | Choice] = {
     "task": Choice(tuple(TASKS)),
     "length": IntRange(1, 1000),
     "units": IntRange(1, 1024),
+    "sequences": IntRange(1, 100_000),
     "epochs": IntRange(1, 1_000_000),
     "lr": FloatRange(0.0, 10.0),
     "seed": IntRange(0, MAX_SEED),
@@ -110,6 +111,7 @@ class Config:
     topology: str = "many-to-many"
     task: str = "echo"
     length: int = 5
+    sequences: int | None = None  # how many random sequences, for tasks that draw them
     units: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
@@ -128,7 +130,7 @@ class Config:
         for name, value in values.items():
             if name not in {f.name for f in fields(cls)}:
                 raise ConfigError(name, "is not a setting")
-            if value is None or (name in {"units", "epochs", "batch_size"} and value == ""):
+            if value is None or (name in {"units", "sequences", "epochs", "batch_size"} and value == ""):
                 continue
             parsed[name] = value if name in {"batch_size", "shuffle"} else RULES[name].parse(name, value)
         if "batch_size" in parsed:
@@ -168,6 +170,7 @@ class Config:
         topology = self.topology_entry
         return replace(
             self,
+            sequences=self.sequences or TASKS[self.task].default_sequences,
             units=self.units or self.length,
             epochs=self.epochs or topology.default_epochs,
             batch_size=self.batch_size or topology.default_batch(self.problem.samples),
@@ -180,7 +183,8 @@ class Config:
     @cached_property
     def problem(self) -> Problem:
         """This config's training tensors (numpy; cached because tasks may draw random data)."""
-        inputs, targets = TASKS[self.task].make(self.length, self.seed)
+        task = TASKS[self.task]
+        inputs, targets = task.make(self.length, self.sequences or task.default_sequences, self.seed)
         return self.topology_entry.problem(inputs, targets)
 
     def to_dict(self) -> dict[str, Any]:
