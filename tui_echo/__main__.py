@@ -57,6 +57,14 @@ def build_parser() -> Parser:
     run = commands.add_parser("run", help="train one topology headless and print the results")
     _add_config_options(run)
     run.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    compare = commands.add_parser("compare", help="train several topologies on one problem and compare")
+    _add_config_options(compare)
+    compare.add_argument("--topologies", help=f"comma-separated (default: all of {','.join(TOPOLOGIES)})")
+    compare.add_argument("--threshold", help="loss threshold for 'epoch < threshold' (default 1e-3)")
+    compare.add_argument("--export", metavar="DIR", help="also write Markdown, CSV and JSON files into DIR")
+    output = compare.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
     return parser
 
 
@@ -67,9 +75,41 @@ def config_from_args(args: argparse.Namespace, prog: str) -> Config:
     try:
         return Config.from_fields(values)
     except ConfigError as error:
-        option = FIELD_TO_OPTION.get(error.field, error.field)
-        sys.stderr.write(f"{prog}: error: {option} {error.reason}\n")
-        raise SystemExit(2) from None
+        _refuse(prog, f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+
+
+def _refuse(prog: str, message: str) -> NoReturn:
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)
+
+
+def _topologies(text: str | None) -> list[str]:
+    if text is None:
+        return list(TOPOLOGIES)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TOPOLOGIES]
+    if unknown or not names:
+        _refuse("tui-echo compare", f"--topologies must list some of {', '.join(TOPOLOGIES)} (got {text!r})")
+    return list(dict.fromkeys(names))
+
+
+def _compare_configs(base: Config, topologies: list[str]) -> list[Config]:
+    from .core.compare import configs_for
+
+    try:
+        return configs_for(base, topologies)
+    except ConfigError as error:
+        _refuse("tui-echo compare", f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+
+
+def _threshold(text: str | None) -> float:
+    from .core.compare import DEFAULT_THRESHOLD
+    from .core.config import FloatRange
+
+    try:
+        return DEFAULT_THRESHOLD if text is None else FloatRange(0.0, 1e6).parse("threshold", text)
+    except ConfigError as error:
+        _refuse("tui-echo compare", f"--threshold {error.reason}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,6 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import run
 
         return run(config_from_args(args, "tui-echo run"), as_json=args.json)
+    if args.command == "compare":
+        from .headless import compare
+
+        return compare(
+            _compare_configs(config_from_args(args, "tui-echo compare"), _topologies(args.topologies)),
+            threshold=_threshold(args.threshold),
+            export_to=args.export,
+            output="json" if args.json else "markdown" if args.markdown else "text",
+        )
     return _run_tui(config_from_args(args, "tui-echo"))
 
 

@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +20,8 @@ from rich.table import Table
 from .core import engine
 from .core.config import Config
 from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished
+from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
+from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.summary import render, summarize
 
@@ -99,3 +102,68 @@ def run(config: Config, *, as_json: bool) -> int:
             markup=False,
         )
     return 0
+
+
+def comparison_table(records: list[dict[str, Any]], threshold: float) -> Table:
+    """The comparison, one column per topology so four fit in 80 columns."""
+    rows = [row(record, threshold) for record in records]
+    table = Table(title=f"Comparison (loss threshold {threshold:g})", title_justify="left")
+    table.add_column("")
+    for r in rows:
+        table.add_column(r["topology"], justify="right")
+    for key, header in list(COLUMNS.items())[1:]:
+        table.add_row(header, *(cell_text(key, r[key]) for r in rows))
+    return table
+
+
+def side_by_side(records: list[dict[str, Any]]) -> Table:
+    """Every topology's prediction per timestep, beside the input and target."""
+    table = Table(title="Predictions", title_justify="left")
+    for name in ("step", "input", "target", *(r["topology"] for r in records)):
+        table.add_column(name, justify="right")
+    config = Config(**records[0]["config"])
+    for step, (x, target) in enumerate(zip(config.problem.inputs.ravel(), records[0]["targets"])):
+        cells = [f"{r['predictions'][step]:.3f}" if r["predictions"] else "-" for r in records]
+        table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", *cells)
+    return table
+
+
+def compare(
+    configs: list[Config], *, threshold: float, export_to: str | None, output: str
+) -> int:
+    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    progress = Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        console=out,
+        transient=True,
+        disable=not (output == "text" and out.is_terminal),
+    )
+    tasks = {c.topology: progress.add_task(c.topology, total=c.resolved().epochs, loss="-") for c in configs}
+
+    def on_event(topology: str, event: Any) -> None:
+        if isinstance(event, Epochs):
+            progress.update(tasks[topology], completed=event.last, loss=f"{event.losses[-1]:.6f}")
+
+    with Interrupt() as interrupt, progress:
+        records = compare_topologies(configs, on_event, interrupt.requested.is_set)
+    if output == "json":
+        sys.stdout.write(to_json(records, threshold) + "\n")
+    elif output == "markdown":
+        sys.stdout.write(to_markdown([row(r, threshold) for r in records]))
+    elif records:
+        out.print(comparison_table(records, threshold))
+        out.print(side_by_side(records))
+    if export_to:
+        for path in export(records, Path(export_to), threshold):
+            (err if output == "json" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
+    for record in records:
+        if record["status"] == "failed":
+            err.print(f"tui-echo compare: {record['topology']} failed: {record['error']}", markup=False)
+    if interrupt.requested.is_set():
+        return 130
+    return 1 if any(r["status"] == "failed" for r in records) else 0
