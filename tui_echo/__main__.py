@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
@@ -47,6 +48,13 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
     parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
+    _add_runs_dir(parser)
+
+
+def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir", help="where runs are saved (default: $TUI_ECHO_RUNS_DIR or ~/.local/share/tui-echo/runs)"
+    )
 
 
 def build_parser() -> Parser:
@@ -65,6 +73,17 @@ def build_parser() -> Parser:
     output = compare.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
+    runs = commands.add_parser("runs", help="list saved runs (and show or remove one)")
+    _add_runs_dir(runs)
+    runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    runs_commands = runs.add_subparsers(dest="runs_command", parser_class=Parser)
+    show = runs_commands.add_parser("show", help="one run in full")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="print the run's JSON record")
+    _add_runs_dir(show)
+    remove = runs_commands.add_parser("rm", help="delete one run")
+    remove.add_argument("id")
+    _add_runs_dir(remove)
     return parser
 
 
@@ -115,10 +134,15 @@ def _threshold(text: str | None) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
     args = build_parser().parse_args(argv)
+    runs_dir = Path(args.runs_dir) if args.runs_dir else None
+    if args.command == "runs":
+        from .headless import runs
+
+        return runs(runs_dir, args.runs_command, getattr(args, "id", None), as_json=args.json)
     if args.command == "run":
         from .headless import run
 
-        return run(config_from_args(args, "tui-echo run"), as_json=args.json)
+        return run(config_from_args(args, "tui-echo run"), as_json=args.json, runs_dir=runs_dir)
     if args.command == "compare":
         from .headless import compare
 
@@ -127,11 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             threshold=_threshold(args.threshold),
             export_to=args.export,
             output="json" if args.json else "markdown" if args.markdown else "text",
+            runs_dir=runs_dir,
         )
-    return _run_tui(config_from_args(args, "tui-echo"))
+    return _run_tui(config_from_args(args, "tui-echo"), runs_dir)
 
 
-def _run_tui(config: Config) -> int:
+def _run_tui(config: Config, runs_dir: Path | None) -> int:
     """Start the app with native stderr (TensorFlow's C++ logs) kept off the screen.
 
     Textual draws on ``sys.__stderr__``; we give it a private copy of the terminal and point
@@ -139,6 +164,8 @@ def _run_tui(config: Config) -> int:
     """
     from .app import EchoApp
 
+    if runs_dir is not None:
+        os.environ["TUI_ECHO_RUNS_DIR"] = str(runs_dir)  # the app's RunStore reads it
     terminal = os.dup(2)
     sys.__stderr__ = os.fdopen(terminal, "w", buffering=1, closefd=False)
     devnull = os.open(os.devnull, os.O_WRONLY)

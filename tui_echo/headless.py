@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finishe
 from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
-from .core.summary import render, summarize
+from .core.runs import RunStore
+from .core.summary import render, summarize, summary_from_record
 
 
 class Interrupt:
@@ -52,7 +54,11 @@ def predictions_table(record: dict[str, Any]) -> Table:
     return table
 
 
-def run(config: Config, *, as_json: bool) -> int:
+def _store(runs_dir: Path | None, err: Console) -> RunStore:
+    return RunStore(runs_dir, warn=lambda message: err.print(f"tui-echo: warning: {message}", markup=False))
+
+
+def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
     """``tui-echo run``: 0 when training finished, 1 when it failed, 130 when interrupted."""
     config = config.resolved()
     out = Console(highlight=False)
@@ -82,12 +88,12 @@ def run(config: Config, *, as_json: bool) -> int:
                 progress.update(task, completed=event.last, loss=f"{event.losses[-1]:.6f}")
 
         with progress:
-            record = run_experiment(config, on_event, interrupt.requested.is_set)
+            record = run_experiment(config, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]
-    if status == "failed":
-        err.print(f"tui-echo run: training failed: {record['error']}", markup=False)
+    if status in ("failed", "diverged"):
+        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False)
         return 1
     if status == "stopped":
         if not as_json:
@@ -129,7 +135,7 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
 
 
 def compare(
-    configs: list[Config], *, threshold: float, export_to: str | None, output: str
+    configs: list[Config], *, threshold: float, export_to: str | None, output: str, runs_dir: Path | None = None
 ) -> int:
     """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted."""
     out = Console(highlight=False)
@@ -150,7 +156,7 @@ def compare(
             progress.update(tasks[topology], completed=event.last, loss=f"{event.losses[-1]:.6f}")
 
     with Interrupt() as interrupt, progress:
-        records = compare_topologies(configs, on_event, interrupt.requested.is_set)
+        records = compare_topologies(configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
     if output == "json":
         sys.stdout.write(to_json(records, threshold) + "\n")
     elif output == "markdown":
@@ -161,9 +167,53 @@ def compare(
     if export_to:
         for path in export(records, Path(export_to), threshold):
             (err if output == "json" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
-    for record in records:
-        if record["status"] == "failed":
-            err.print(f"tui-echo compare: {record['topology']} failed: {record['error']}", markup=False)
+    bad = [r for r in records if r["status"] in ("failed", "diverged")]
+    for record in bad:
+        err.print(f"tui-echo compare: {record['topology']} {record['status']}: {record['error']}", markup=False)
     if interrupt.requested.is_set():
         return 130
-    return 1 if any(r["status"] == "failed" for r in records) else 0
+    return 1 if bad else 0
+
+
+def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_json: bool) -> int:
+    """``tui-echo runs [show ID | rm ID]``: 0, or 2 for an unknown id."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    store = _store(runs_dir, err)
+    if command is None:
+        found = store.list()
+        if as_json:
+            sys.stdout.write(json.dumps([{**vars(r), "path": str(r.path)} for r in found]) + "\n")
+            return 0
+        table = Table(title=f"Runs in {store.root}", title_justify="left")
+        for name in ("id", "when", "topology", "status", "epochs", "final loss"):
+            table.add_column(name, justify="right" if name in ("epochs", "final loss") else "left", no_wrap=True)
+        for r in found:
+            loss = "-" if r.final_loss is None else f"{r.final_loss:.3g}"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+            table.add_row(r.id, when, r.topology, r.status, str(r.epochs), loss)
+        out.print(table)
+        return 0
+    try:
+        if command == "rm":
+            store.remove(run_id)
+            out.print(f"removed run {run_id}", markup=False)
+            return 0
+        record = store.load(run_id)
+    except KeyError:
+        err.print(f"tui-echo runs {command}: error: no run {run_id!r} in {store.root}", markup=False)
+        return 2
+    if as_json:
+        sys.stdout.write(json.dumps(record) + "\n")
+        return 0
+    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}")
+    if record.get("layers"):
+        out.print(render(summary_from_record(record)))
+    if record.get("predictions"):
+        out.print(predictions_table(record))
+    history = record["history"]
+    if history:
+        out.print(f"{len(history)} epochs, final loss {history[-1]}", markup=False)
+    if record.get("error"):
+        out.print(record["error"], markup=False)
+    return 0

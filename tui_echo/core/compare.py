@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from .config import Config, ConfigError
 from .events import Event
 from .experiment import run_experiment
+from .runs import RunStore
 
 DEFAULT_THRESHOLD = 1e-3
 
@@ -83,6 +84,8 @@ def compare(
     configs: Iterable[Config],
     on_event: Callable[[str, Event], None] = lambda topology, event: None,
     should_stop: Callable[[], bool] = lambda: False,
+    *,
+    store: RunStore | None = None,
 ) -> list[dict[str, Any]]:
     """Train each config in turn (see ``configs_for``); returns their run records.
 
@@ -92,7 +95,8 @@ def compare(
     for config in configs:
         if should_stop():
             break
-        records.append(run_experiment(config, lambda e, name=config.topology: on_event(name, e), should_stop))
+        relay = lambda event, name=config.topology: on_event(name, event)  # noqa: E731
+        records.append(run_experiment(config, relay, should_stop, store=store))
     return records
 
 

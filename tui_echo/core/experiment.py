@@ -1,33 +1,64 @@
 """One experiment end to end: build the model, summarise it, train it, and record the outcome.
 
 Every front end (TUI, ``run``, ``compare``) goes through ``run_experiment`` so they all produce
-the same record.
+the same record, are all saved to the run store, and all stop the same way on divergence.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable
 
 from . import engine, runtime
 from .config import Config
-from .events import Listener
+from .events import Epochs, Event, Listener
 from .record import run_record
+from .runs import RunStore
 from .summary import summarize
+
+
+class DivergenceWatch:
+    """Notices the first non-finite loss so training can stop there."""
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.epoch is None and isinstance(event, Epochs):
+            for offset, loss in enumerate(event.losses):
+                if not math.isfinite(loss):
+                    self.epoch = event.first + offset
+                    return
 
 
 def run_experiment(
     config: Config,
     on_event: Listener = lambda event: None,
     should_stop: Callable[[], bool] = lambda: False,
+    *,
+    store: RunStore | None = None,
 ) -> dict[str, Any]:
-    """Build, train and describe ``config``; returns its run record (see ``record.py``)."""
+    """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
+
+    A NaN or infinite loss stops training: the record's status is "diverged", its history ends
+    at that epoch, and its ``error`` suggests a lower learning rate.
+    """
     config = config.resolved()
     started = time.perf_counter()
+    writer = store.start(config.to_dict()) if store is not None else None
+    watch = DivergenceWatch()
+
+    def listen(event: Event) -> None:
+        watch(event)
+        if writer is not None:
+            writer(event)
+        on_event(event)
+
     model = engine.build_model(config)
     summary = summarize(model)
-    final = engine.train(config, on_event, should_stop, model=model)
-    return run_record(
+    final = engine.train(config, listen, lambda: watch.epoch is not None or should_stop(), model=model)
+    record = run_record(
         config,
         summary,
         final,
@@ -35,3 +66,18 @@ def run_experiment(
         versions=runtime.versions(),
         wall_s=time.perf_counter() - started,
     )
+    if watch.epoch is not None:
+        bad = record["history"][watch.epoch - 1]
+        # JSON has no NaN: the diverged epoch's loss is kept as null, its value in the message.
+        history = record["history"][: watch.epoch - 1] + [None]
+        record.update(
+            status="diverged",
+            history=history,
+            final_loss=None,
+            predictions=[],
+            error=f"loss became {bad} at epoch {watch.epoch}: try a lower learning rate (lr is {config.lr:g})",
+        )
+    if writer is not None:
+        record["id"] = writer.meta["id"]
+        writer.finish(record, model if record["status"] != "diverged" else None)
+    return record

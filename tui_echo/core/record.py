@@ -31,7 +31,13 @@ def run_record(
         "status": STATUS[type(final)],
         "config": config.to_dict(),
         "layers": [
-            {"name": r.name, "type": r.type, "output_shape": list(r.output_shape), "params": r.params}
+            {
+                "name": r.name,
+                "type": r.type,
+                "output_shape": list(r.output_shape),
+                "params": r.params,
+                "formula": r.formula,
+            }
             for r in summary.layers
         ],
         "params": summary.trainable,

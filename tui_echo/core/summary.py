@@ -73,6 +73,15 @@ def summarize(model: Any) -> Summary:
     return Summary(model.name, rows, int(model.count_params()), trainable)
 
 
+def summary_from_record(record: dict[str, Any]) -> Summary:
+    """Rebuild a saved run's summary (formulas are not saved, so they come back empty)."""
+    rows = tuple(
+        LayerRow(r["name"], r["type"], tuple(r["output_shape"]), r["params"], r.get("formula", ""))
+        for r in record["layers"]
+    )
+    return Summary(record["topology"], rows, sum(r.params for r in rows), record["params"])
+
+
 def shape_text(shape: tuple[int | None, ...]) -> str:
     """Keras' way of writing a shape: ``(None, 5, 1)``."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
