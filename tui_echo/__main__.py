@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
+from .core import runtime
 from .core.config import Config, ConfigError
 from .core.topologies import TOPOLOGIES
 
@@ -48,12 +49,17 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
     parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
-    _add_runs_dir(parser)
+    _add_common(parser)
 
 
-def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes: where runs are saved and where training runs."""
     parser.add_argument(
         "--runs-dir", help="where runs are saved (default: $TUI_ECHO_RUNS_DIR or ~/.local/share/tui-echo/runs)"
+    )
+    parser.add_argument("--device", default="auto", help="cpu, gpu or gpu:N (default: a GPU if there is one)")
+    parser.add_argument(
+        "--no-memory-growth", action="store_true", help="let TensorFlow take all GPU memory up front"
     )
 
 
@@ -74,16 +80,19 @@ def build_parser() -> Parser:
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
     runs = commands.add_parser("runs", help="list saved runs (and show or remove one)")
-    _add_runs_dir(runs)
+    _add_common(runs)
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs_commands = runs.add_subparsers(dest="runs_command", parser_class=Parser)
     show = runs_commands.add_parser("show", help="one run in full")
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="print the run's JSON record")
-    _add_runs_dir(show)
+    _add_common(show)
     remove = runs_commands.add_parser("rm", help="delete one run")
     remove.add_argument("id")
-    _add_runs_dir(remove)
+    _add_common(remove)
+    doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_common(doctor)
     return parser
 
 
@@ -135,10 +144,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
     args = build_parser().parse_args(argv)
     runs_dir = Path(args.runs_dir) if args.runs_dir else None
+    try:
+        runtime.configure(device=args.device, memory_growth=not args.no_memory_growth)
+    except ValueError as error:
+        _refuse("tui-echo", f"--{error}")
+    if args.command == "doctor":
+        from .headless import doctor
+
+        return doctor(as_json=args.json)
     if args.command == "runs":
         from .headless import runs
 
         return runs(runs_dir, args.runs_command, getattr(args, "id", None), as_json=args.json)
+    if args.command in ("run", "compare"):
+        try:
+            runtime.load()
+        except runtime.DeviceError as error:
+            _refuse(f"tui-echo {args.command}", str(error))
     if args.command == "run":
         from .headless import run
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .core import engine
+from .core import engine, runtime
 from .core.config import Config
 from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished
 from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
@@ -216,4 +216,27 @@ def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_j
         out.print(f"{len(history)} epochs, final loss {history[-1]}", markup=False)
     if record.get("error"):
         out.print(record["error"], markup=False)
+    return 0
+
+
+def doctor(*, as_json: bool) -> int:
+    """``tui-echo doctor``: what TensorFlow sees and how tui-echo set it up."""
+    report = runtime.doctor()
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return 0
+    out = Console(highlight=False)
+    table = Table(title="tui-echo doctor", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("CPU", f"{report['cpu']['name']} ({report['cpu']['cores']} cores)")
+    for gpu in report["gpus"]:
+        memory = f"{gpu['memory_mib']:,} MiB" if gpu["memory_mib"] else "memory unknown"
+        table.add_row(gpu["device"], f"{gpu['name']} · {memory} · memory growth {gpu['memory_growth']}")
+    if not report["gpus"]:
+        table.add_row("GPUs", "none visible to TensorFlow")
+    table.add_row("training on", report["training_device"])
+    table.add_row("versions", " · ".join(f"{k} {v}" for k, v in report["versions"].items() if v))
+    table.add_row("settings", " · ".join(f"{k}={v}" for k, v in report["settings"].items()))
+    out.print(table)
     return 0

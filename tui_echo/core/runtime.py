@@ -1,21 +1,58 @@
-"""Loading TensorFlow quietly, once, and saying which device it runs on.
+"""Loading TensorFlow quietly, once, on the device the person chose.
 
 TensorFlow is heavy (seconds) and chatty: its C++ runtime writes oneDNN/absl lines straight to
 file descriptor 2 at import, even with ``TF_CPP_MIN_LOG_LEVEL=2``. Everything that needs
 TensorFlow goes through ``load()``, which silences those lines and imports it exactly once.
+
+On a shared GPU box TensorFlow would take all GPU memory by default; ``load()`` turns memory
+growth on for every GPU before TensorFlow first touches one (``configure(memory_growth=False)``
+opts out), and hides the devices that ``configure(device=...)`` did not choose.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import re
 import sys
 import threading
+from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Iterator
 
 _lock = threading.Lock()
 _modules: tuple[ModuleType, ModuleType] | None = None
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu|gpu:\d+)$")
+
+
+@dataclass
+class Settings:
+    """How TensorFlow is set up; fixed once it has loaded."""
+
+    device: str = "auto"  # auto | cpu | gpu | gpu:N
+    memory_growth: bool = True
+
+
+settings = Settings()
+
+
+class DeviceError(RuntimeError):
+    """The chosen device is not there."""
+
+
+def configure(*, device: str | None = None, memory_growth: bool | None = None) -> None:
+    """Choose the device and memory policy; a change must happen before ``load()``."""
+    unchanged = device in (None, settings.device) and memory_growth in (None, settings.memory_growth)
+    if _modules is not None and not unchanged:
+        raise RuntimeError("TensorFlow is already loaded; configure devices before training")
+    if device is not None:
+        if not DEVICE_PATTERN.match(device):
+            raise ValueError(f"device must be auto, cpu, gpu or gpu:N (got {device!r})")
+        settings.device = device
+    if memory_growth is not None:
+        settings.memory_growth = memory_growth
 
 
 @contextlib.contextmanager
@@ -38,6 +75,23 @@ def is_loaded() -> bool:
     return _modules is not None
 
 
+def prepare_devices(tf: Any, chosen: Settings) -> None:
+    """Hide unchosen GPUs and set memory growth: both only work before TensorFlow uses a GPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if chosen.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")
+        return
+    if chosen.device.startswith("gpu"):
+        index = int(chosen.device.partition(":")[2] or 0)
+        if index >= len(gpus):
+            found = f"{len(gpus)} GPU{'s' if len(gpus) != 1 else ''}"
+            raise DeviceError(f"--device {chosen.device}: TensorFlow sees {found}")
+        gpus = [gpus[index]]
+        tf.config.set_visible_devices(gpus, "GPU")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, chosen.memory_growth)
+
+
 def load() -> tuple[ModuleType, ModuleType]:
     """Import and return ``(tensorflow, keras)``, silencing the import's native log lines."""
     global _modules
@@ -49,7 +103,8 @@ def load() -> tuple[ModuleType, ModuleType]:
                 import tensorflow as tf
                 import keras
 
-                # Build and run one tiny op so first-use logs (device discovery) happen here too.
+                prepare_devices(tf, settings)
+                # Run one tiny op so first-use logs (device discovery) happen in here too.
                 tf.constant(0.0) + 1.0
             tf.get_logger().setLevel("ERROR")
             _modules = (tf, keras)
@@ -57,13 +112,66 @@ def load() -> tuple[ModuleType, ModuleType]:
 
 
 def device_name() -> str:
-    """Where training runs: the first GPU's name if TensorFlow sees one, else the CPU."""
+    """Where training runs: the first visible GPU's name, else the CPU."""
     tf, _ = load()
-    gpus = tf.config.list_logical_devices("GPU")
+    gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU {details.get('device_name', gpus[0].name)}"
     return "CPU"
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _gpu_memory_mib(index: int) -> int | None:
+    """Total memory of GPU ``index`` from nvidia-smi, if it is there (TensorFlow does not say)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return None
+    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", f"--id={index}"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+        return int(out.strip().splitlines()[0])
+    return None
+
+
+def doctor() -> dict[str, Any]:
+    """Devices, versions and settings in force, for ``tui-echo doctor``."""
+    tf, keras = load()
+    build = tf.sysconfig.get_build_info()
+    gpus = []
+    for index, gpu in enumerate(tf.config.list_physical_devices("GPU")):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append({
+            "name": details.get("device_name", gpu.name),
+            "device": gpu.name,
+            "memory_mib": _gpu_memory_mib(index),
+            "memory_growth": tf.config.experimental.get_memory_growth(gpu),
+        })
+    return {
+        "cpu": {"name": _cpu_model(), "cores": os.cpu_count()},
+        "gpus": gpus,
+        "training_device": device_name(),
+        "versions": {**versions(), "cuda_build": build.get("cuda_version"), "cudnn_build": build.get("cudnn_version")},
+        "settings": {
+            **asdict(settings),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
+            "KERAS_BACKEND": os.environ.get("KERAS_BACKEND"),
+        },
+    }
 
 
 def versions() -> dict[str, str]:
