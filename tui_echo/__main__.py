@@ -11,6 +11,8 @@ from typing import Any, NoReturn, Sequence
 from . import __version__
 from .core import runtime
 from .core.config import Config, ConfigError
+from .core.cells import CELLS
+from .core.tasks import TASKS
 from .core.topologies import TOPOLOGIES
 
 # option name on the command line -> Config field
@@ -19,6 +21,9 @@ OPTIONS = {
     "--task": "task",
     "--length": "length",
     "--sequences": "sequences",
+    "--delay": "delay",
+    "--cell": "cell",
+    "--layers": "layers",
     "--units": "units",
     "--epochs": "epochs",
     "--batch-size": "batch_size",
@@ -39,13 +44,17 @@ class Parser(argparse.ArgumentParser):
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     # Values stay strings here: Config.from_fields gives the one-line messages with ranges.
     parser.add_argument("--topology", help=f"one of {', '.join(TOPOLOGIES)}")
-    parser.add_argument("--task", help="sequence problem (default: echo)")
+    parser.add_argument("--task", help=f"sequence problem: {', '.join(TASKS)} (default echo)")
     parser.add_argument("--length", help="sequence length, 1-1000 (default 5)")
     parser.add_argument("--sequences", help="random sequences to draw, 1-100,000 (random tasks only)")
+    parser.add_argument("--delay", help="k for the delay task: output x[t-k], 1 to length-1 (default 2)")
+    parser.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default lstm)")
+    parser.add_argument("--layers", help="stacked recurrent layers, 1-4 (default 1)")
+    parser.add_argument("--bidirectional", action="store_true", help="wrap each recurrent layer in Bidirectional")
     parser.add_argument("--units", help="LSTM units, 1-1024 (default: the length)")
     parser.add_argument("--epochs", help="1-1,000,000 (default: the topology's tutorial value)")
     parser.add_argument("--batch-size", help="1 to the number of samples (default: the tutorial's)")
-    parser.add_argument("--lr", help="Adam learning rate in (0, 10] (default 0.001)")
+    parser.add_argument("--lr", help="Adam learning rate in (0, 10] (default: the task's, 0.001 for echo)")
     parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
     parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
@@ -90,6 +99,8 @@ def build_parser() -> Parser:
     remove = runs_commands.add_parser("rm", help="delete one run")
     remove.add_argument("id")
     _add_common(remove)
+    script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
+    _add_config_options(script)
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
@@ -100,6 +111,7 @@ def config_from_args(args: argparse.Namespace, prog: str) -> Config:
     """The validated Config, or exit 2 with one line naming the option and its range."""
     values: dict[str, Any] = {field: getattr(args, field) for field in OPTIONS.values()}
     values["shuffle"] = not args.no_shuffle
+    values["bidirectional"] = args.bidirectional
     try:
         return Config.from_fields(values)
     except ConfigError as error:
@@ -156,26 +168,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import runs
 
         return runs(runs_dir, args.runs_command, getattr(args, "id", None), as_json=args.json)
-    if args.command in ("run", "compare"):
-        try:
-            runtime.load()
-        except runtime.DeviceError as error:
-            _refuse(f"tui-echo {args.command}", str(error))
+    prog = f"tui-echo {args.command}" if args.command else "tui-echo"
+    config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
+    if args.command is None:
+        return _run_tui(config, runs_dir)
+    if args.command == "compare":
+        configs = _compare_configs(config, _topologies(args.topologies))
+        threshold = _threshold(args.threshold)
+    try:
+        runtime.load()
+    except runtime.DeviceError as error:
+        _refuse(prog, str(error))
+    if args.command == "export-script":
+        from .core.script import experiment_script
+
+        sys.stdout.write(experiment_script(config))
+        return 0
     if args.command == "run":
         from .headless import run
 
-        return run(config_from_args(args, "tui-echo run"), as_json=args.json, runs_dir=runs_dir)
-    if args.command == "compare":
-        from .headless import compare
+        return run(config, as_json=args.json, runs_dir=runs_dir)
+    from .headless import compare
 
-        return compare(
-            _compare_configs(config_from_args(args, "tui-echo compare"), _topologies(args.topologies)),
-            threshold=_threshold(args.threshold),
-            export_to=args.export,
-            output="json" if args.json else "markdown" if args.markdown else "text",
-            runs_dir=runs_dir,
-        )
-    return _run_tui(config_from_args(args, "tui-echo"), runs_dir)
+    return compare(
+        configs,
+        threshold=threshold,
+        export_to=args.export,
+        output="json" if args.json else "markdown" if args.markdown else "text",
+        runs_dir=runs_dir,
+    )
 
 
 def _run_tui(config: Config, runs_dir: Path | None) -> int:

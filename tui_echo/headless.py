@@ -45,8 +45,9 @@ class Interrupt:
 def predictions_table(record: dict[str, Any]) -> Table:
     """Step, input, target, predicted value and absolute error, as the tutorial prints them."""
     config = Config(**record["config"])
-    inputs = config.problem.inputs.ravel()
-    table = Table(title="Predictions", title_justify="left")
+    inputs = config.problem.inputs[0]  # the first sequence; random tasks have many
+    table = Table(title="Predictions" + (" (first sequence)" if config.problem.inputs.shape[0] > 1 else ""),
+                  title_justify="left")
     for name in ("step", "input", "target", "predicted", "|error|"):
         table.add_column(name, justify="right")
     for step, (x, target, predicted) in enumerate(zip(inputs, record["targets"], record["predictions"])):
@@ -128,7 +129,7 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
     for name in ("step", "input", "target", *(r["topology"] for r in records)):
         table.add_column(name, justify="right")
     config = Config(**records[0]["config"])
-    for step, (x, target) in enumerate(zip(config.problem.inputs.ravel(), records[0]["targets"])):
+    for step, (x, target) in enumerate(zip(config.problem.inputs[0], records[0]["targets"])):
         cells = [f"{r['predictions'][step]:.3f}" if r["predictions"] else "-" for r in records]
         table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", *cells)
     return table

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Mapping
 
+from .cells import CELLS
 from .tasks import TASKS
 from .topologies import TOPOLOGIES, Problem, Topology
 
@@ -94,6 +95,8 @@ def _shown(value: Any) -> str:
 RULES: dict[str, IntRange | FloatRange | Choice] = {
     "topology": Choice(tuple(TOPOLOGIES)),
     "task": Choice(tuple(TASKS)),
+    "cell": Choice(tuple(CELLS)),
+    "layers": IntRange(1, 4),
     "length": IntRange(1, 1000),
     "units": IntRange(1, 1024),
     "sequences": IntRange(1, 100_000),
@@ -112,10 +115,14 @@ class Config:
     task: str = "echo"
     length: int = 5
     sequences: int | None = None  # how many random sequences, for tasks that draw them
+    delay: int = 2  # k, for the delay task
+    cell: str = "lstm"
+    layers: int = 1
+    bidirectional: bool = False
     units: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
-    lr: float = 0.001
+    lr: float | None = None  # None: the task's default (Adam's 0.001 for echo)
     seed: int = 0
     engine: str = "fast"
     shuffle: bool = True
@@ -130,12 +137,19 @@ class Config:
         for name, value in values.items():
             if name not in {f.name for f in fields(cls)}:
                 raise ConfigError(name, "is not a setting")
-            if value is None or (name in {"units", "sequences", "epochs", "batch_size"} and value == ""):
+            if value is None or (name in {"units", "sequences", "epochs", "batch_size", "lr"} and value == ""):
                 continue
-            parsed[name] = value if name in {"batch_size", "shuffle"} else RULES[name].parse(name, value)
+            parsed[name] = RULES[name].parse(name, value) if name in RULES else value
+        # These ranges depend on other fields, so they are checked once those are known.
+        if "delay" in parsed:
+            config = cls(**{**parsed, "delay": 1, "batch_size": None})
+            parsed["delay"] = config.delay_range.parse("delay", parsed["delay"])
         if "batch_size" in parsed:
             config = cls(**{**parsed, "batch_size": None})
             parsed["batch_size"] = IntRange(1, config.problem.samples).parse("batch_size", parsed["batch_size"])
+        for flag in ("shuffle", "bidirectional"):
+            if flag in parsed and not isinstance(parsed[flag], bool):
+                raise ConfigError(flag, f"must be true or false (got {_shown(parsed[flag])})")
         config = cls(**parsed)
         config.check()
         return config
@@ -151,12 +165,20 @@ class Config:
                 rule.parse(name, value)
             except ConfigError as error:
                 found.append(error)
-        if not found and self.batch_size is not None:
-            try:
+        if found:
+            return found
+        try:
+            self.delay_range.parse("delay", self.delay)
+            if self.batch_size is not None:
                 IntRange(1, self.problem.samples).parse("batch_size", self.batch_size)
-            except ConfigError as error:
-                found.append(error)
+        except ConfigError as error:
+            found.append(error)
         return found
+
+    @property
+    def delay_range(self) -> IntRange:
+        """k must leave at least one step to echo; only the delay task uses it."""
+        return IntRange(1, max(1, self.length - 1)) if self.task == "delay" else IntRange(1, 1000)
 
     def check(self) -> "Config":
         """Raise the first error, or return self."""
@@ -167,13 +189,28 @@ class Config:
 
     def resolved(self) -> "Config":
         """The same experiment with every default filled in."""
-        topology = self.topology_entry
+        topology, task = self.topology_entry, TASKS[self.task]
+        samples = self.problem.samples
+        if self.batch_size:
+            batch = self.batch_size
+        elif task.full_batch is None:
+            batch = topology.default_batch(samples)
+        else:
+            batch = samples if task.full_batch else 1
         return replace(
             self,
-            sequences=self.sequences or TASKS[self.task].default_sequences,
+            sequences=self.sequences or task.default_sequences,
             units=self.units or self.length,
-            epochs=self.epochs or topology.default_epochs,
-            batch_size=self.batch_size or topology.default_batch(self.problem.samples),
+            epochs=self.epochs or task.default_epochs or topology.default_epochs,
+            batch_size=batch,
+            lr=self.lr or task.default_lr,
+        )
+
+    def build_model(self, unroll: bool = False) -> Any:
+        """A fresh Keras model for this experiment (imports Keras; weights follow Keras' seed)."""
+        c = self.resolved()
+        return c.topology_entry.build(
+            c.problem, c.units, unroll, cell=c.cell, layers=c.layers, bidirectional=c.bidirectional
         )
 
     @property
@@ -184,7 +221,7 @@ class Config:
     def problem(self) -> Problem:
         """This config's training tensors (numpy; cached because tasks may draw random data)."""
         task = TASKS[self.task]
-        inputs, targets = task.make(self.length, self.sequences or task.default_sequences, self.seed)
+        inputs, targets = task.make(self.length, self.sequences or task.default_sequences, self.seed, self.delay)
         return self.topology_entry.problem(inputs, targets)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 
 from rich.table import Table
 
+from .cells import BY_LAYER
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -37,24 +39,32 @@ class Summary:
         return asdict(self)
 
 
+def _inner(layer: Any) -> Any:
+    """The layer a wrapper (TimeDistributed, Bidirectional) applies, or None."""
+    return getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)
+
+
 def _layer_type(layer: Any) -> str:
-    inner = getattr(layer, "layer", None)  # wrappers such as TimeDistributed
+    inner = _inner(layer)
     name = type(layer).__name__
     return f"{name}({type(inner).__name__})" if inner is not None else name
 
 
 def _formula(layer: Any) -> str:
-    """The parameter count written out, for the layer kinds the lab uses."""
-    core = getattr(layer, "layer", layer)
+    """The parameter count written out with the real numbers, for the layer kinds the lab uses."""
+    inner = _inner(layer)
+    core = inner or layer
     kind = type(core).__name__
-    params = layer.count_params()
-    if kind == "LSTM":
-        inputs, units = layer.input.shape[-1], core.units
-        return f"4 × (({inputs} + 1) × {units} + {units}²) = {params}"
-    if kind == "Dense":
-        inputs, units = layer.input.shape[-1], core.units
-        return f"({inputs} + 1) × {units} = {params}"
-    return ""
+    inputs, params = layer.input.shape[-1], layer.count_params()
+    if kind in BY_LAYER:
+        text = BY_LAYER[kind].formula(inputs, core.units)
+    elif kind == "Dense":
+        text = f"({inputs} + 1) × {core.units}"
+    else:
+        return ""
+    if type(layer).__name__ == "Bidirectional":
+        text = f"2 × [{text}]"  # a forward and a backward copy
+    return f"{text} = {params}"
 
 
 def summarize(model: Any) -> Summary:

@@ -1,8 +1,11 @@
 """Sequence problems: what goes in and what should come out, as plain numpy.
 
-A task makes ``(inputs, targets)``, both shaped ``(sequences, length)``. Topologies
-then frame those sequences as Keras tensors (see ``topologies.py``). Adding a task is
-one new entry in ``TASKS``.
+A task makes ``(inputs, targets)``, both shaped ``(sequences, length)``. Topologies then frame
+those sequences as Keras tensors (see ``topologies.py``). Adding a task is one new entry in
+``TASKS``.
+
+Tasks that need memory are posed on many random sequences: on the tutorial's ramp the past can be
+computed from the present (x[t-2] = x[t] - 0.4), which would let a model that sees one step cheat.
 """
 
 from __future__ import annotations
@@ -12,35 +15,102 @@ from typing import Callable
 
 import numpy as np
 
+ALL = ("one-to-one", "many-to-one", "many-to-many", "many-to-many-dense")
+NOISE = 0.05  # noisy echo's input noise (standard deviation)
+
 
 @dataclass(frozen=True)
 class Task:
-    """One sequence problem and how to make its data."""
+    """One sequence problem, how to make its data, and the settings it trains well with."""
 
     name: str
     description: str
-    make: Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]  # (length, sequences, seed)
+    make: Callable[[int, int, int, int], tuple[np.ndarray, np.ndarray]]  # (length, sequences, seed, delay)
     default_sequences: int = 1
     random: bool = False  # False: one fixed sequence, whatever ``sequences`` says
+    default_epochs: int | None = None  # None: the topology's tutorial value
+    default_lr: float = 0.001
+    full_batch: bool | None = None  # None: the topology's tutorial batch
+    representable_by: tuple[str, ...] = ALL  # topologies that can express the answer
+    why: str = ""  # why the others cannot
 
 
-def _echo(length: int, sequences: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _draw(length: int, sequences: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).random((sequences, length), dtype=np.float32)
+
+
+def _echo(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
     """The tutorial's ramp 0, 1/length, 2/length, ... which must come back unchanged."""
-    ramp = np.arange(length, dtype=np.float32) / np.float32(length)
-    seq = ramp.reshape(1, length)
+    seq = (np.arange(length, dtype=np.float32) / np.float32(length)).reshape(1, length)
     return seq, seq.copy()
 
 
-def _random_echo(length: int, sequences: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Echo of many seeded random sequences: the same framing at a size that loads a machine."""
-    inputs = np.random.default_rng(seed).random((sequences, length), dtype=np.float32)
+def _random_echo(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    inputs = _draw(length, sequences, seed)
     return inputs, inputs.copy()
 
+
+def _delayed(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    inputs = _draw(length, sequences, seed)
+    targets = np.zeros_like(inputs)
+    targets[:, delay:] = inputs[:, : length - delay]
+    return inputs, targets
+
+
+def _reverse(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    inputs = _draw(length, sequences, seed)
+    return inputs, inputs[:, ::-1].copy()
+
+
+def _cumulative(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    # Inputs below 1/length keep every running sum below 1, the scale the others use.
+    inputs = _draw(length, sequences, seed) / np.float32(length)
+    return inputs, np.cumsum(inputs, axis=1, dtype=np.float32)
+
+
+def _noisy(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
+    clean = _draw(length, sequences, seed)
+    noise = np.random.default_rng(seed + 1).normal(0.0, NOISE, clean.shape).astype(np.float32)
+    return clean + noise, clean
+
+
+MEMORY = ("many-to-one", "many-to-many", "many-to-many-dense")
+MEMORY_DEFAULTS = dict(default_sequences=200, random=True, default_epochs=2000, default_lr=0.01, full_batch=True)
 
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
         Task("echo", "return the sequence 0, 1/n, 2/n, ... item by item (the tutorial)", _echo),
         Task("random-echo", "return each of many random sequences unchanged", _random_echo, 200, True),
+        Task(
+            "delay",
+            "output x[t-k] at step t (0 before k): needs memory of k steps",
+            _delayed,
+            representable_by=MEMORY,
+            why="one-to-one sees a single step, so it cannot recall x[t-k]",
+            **MEMORY_DEFAULTS,
+        ),
+        Task(
+            "reverse",
+            "output the sequence backwards: step t needs x[n-1-t]",
+            _reverse,
+            representable_by=("many-to-one",),
+            why="step t needs inputs not yet seen, so only a model that reads the whole sequence first can",
+            **MEMORY_DEFAULTS,
+        ),
+        Task(
+            "cumsum",
+            "output the running sum x[0] + ... + x[t]",
+            _cumulative,
+            representable_by=MEMORY,
+            why="one-to-one sees a single step, so it cannot add up the past",
+            **MEMORY_DEFAULTS,
+        ),
+        Task(
+            "noisy-echo",
+            f"input has N(0, {NOISE}) noise added; the target is the clean sequence",
+            _noisy,
+            **MEMORY_DEFAULTS,
+        ),
     )
 }

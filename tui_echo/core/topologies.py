@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from .cells import CELLS
+
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
@@ -58,21 +60,33 @@ class Topology:
         """The tutorial's batch size for this framing."""
         return samples if self.full_batch else 1
 
-    def build(self, problem: Problem, units: int, unroll: bool = False) -> "keras.Model":
+    def build(
+        self,
+        problem: Problem,
+        units: int,
+        unroll: bool = False,
+        *,
+        cell: str = "lstm",
+        layers: int = 1,
+        bidirectional: bool = False,
+    ) -> "keras.Model":
         """A fresh, uncompiled Keras model for this framing (weights drawn from Keras' seed).
 
-        ``unroll`` unrolls the LSTM over time: the same math, but a straight-line graph that
-        traces and compiles faster for short sequences.
+        ``layers`` recurrent layers of ``cell`` are stacked (all but the last return sequences),
+        each optionally wrapped in ``Bidirectional``. ``unroll`` unrolls them over time: the same
+        math, but a straight-line graph that traces and compiles faster for short sequences.
         """
         import keras
 
-        length = problem.inputs.shape[1]
+        recurrent = []
+        for index in range(layers):
+            # Fixed layer names: Keras' own counters would make them differ on every rebuild.
+            name = CELLS[cell].name.replace("-", "_") + (f"_{index + 1}" if layers > 1 else "")
+            sequences = self.returns_sequences or index < layers - 1
+            layer = CELLS[cell].make(keras, units, return_sequences=sequences, unroll=unroll, name=name)
+            recurrent.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{name}") if bidirectional else layer)
         return keras.Sequential(
-            [
-                keras.Input(problem.X.shape[1:]),
-                keras.layers.LSTM(units, return_sequences=self.returns_sequences, unroll=unroll),
-                *self.head(keras, length),
-            ],
+            [keras.Input(problem.X.shape[1:]), *recurrent, *self.head(keras, problem.inputs.shape[1])],
             name=self.name,
         )
 
@@ -94,7 +108,7 @@ TOPOLOGIES: dict[str, Topology] = {
             _per_step,
             lambda s: s.reshape(-1, 1),
             False,
-            lambda keras, length: [keras.layers.Dense(1)],
+            lambda keras, length: [keras.layers.Dense(1, name="dense")],
             1000,
             True,
         ),
@@ -104,7 +118,7 @@ TOPOLOGIES: dict[str, Topology] = {
             _sequence,
             lambda s: s.copy(),
             False,
-            lambda keras, length: [keras.layers.Dense(length)],
+            lambda keras, length: [keras.layers.Dense(length, name="dense")],
             500,
             False,
         ),
@@ -114,7 +128,7 @@ TOPOLOGIES: dict[str, Topology] = {
             _sequence,
             _sequence,
             True,
-            lambda keras, length: [keras.layers.TimeDistributed(keras.layers.Dense(1))],
+            lambda keras, length: [keras.layers.TimeDistributed(keras.layers.Dense(1), name="time_distributed")],
             1000,
             False,
         ),
@@ -124,7 +138,7 @@ TOPOLOGIES: dict[str, Topology] = {
             _sequence,
             _sequence,
             True,
-            lambda keras, length: [keras.layers.Dense(1)],
+            lambda keras, length: [keras.layers.Dense(1, name="dense")],
             1000,
             False,
         ),
