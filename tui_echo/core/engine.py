@@ -48,7 +48,7 @@ def build_model(config: Config) -> Any:
     _, keras = runtime.load()
     config = config.resolved()
     keras.utils.set_random_seed(config.seed)
-    return config.topology_entry.build(config.problem, config.units)
+    return config.build_model()
 
 
 def train(
@@ -177,7 +177,7 @@ class CompiledLoop:
         tf, keras = runtime.load()
         self.tf = tf
         unroll = config.length <= UNROLL_MAX_LENGTH
-        self.model = config.topology_entry.build(config.problem, config.units, unroll=unroll)
+        self.model = config.build_model(unroll=unroll)
         self.model.compile(optimizer=keras.optimizers.Adam(config.lr), loss="mse")
         self.model.optimizer.build(self.model.trainable_variables)
         samples, batch = config.problem.samples, config.batch_size
@@ -299,6 +299,9 @@ def graph_key(config: Config, xla: bool) -> tuple:
         problem.X.shape,
         problem.y.shape,
         config.units,
+        config.cell,
+        config.layers,
+        config.bidirectional,
         config.batch_size,
         config.shuffle,
         xla,
