@@ -1,0 +1,108 @@
+"""Beyond the tutorial: every task, cell and depth builds and trains; the counts are Keras'."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tui_echo.core import engine
+from tui_echo.core.cells import CELLS
+from tui_echo.core.compare import compare, configs_for, row
+from tui_echo.core.config import Config, ConfigError
+from tui_echo.core.explain import shapes, timedistributed_equivalence
+from tui_echo.core.script import experiment_script
+from tui_echo.core.summary import summarize
+from tui_echo.core.tasks import TASKS
+from tui_echo.core.topologies import TOPOLOGIES
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_topology_and_cell_builds_and_trains(task: str) -> None:
+    # One sequence, full batch: every task then has echo's shapes and reuses its compiled loops.
+    for topology, cell in itertools.product(TOPOLOGIES, CELLS):
+        config = Config(task=task, topology=topology, cell=cell, sequences=1, epochs=3)
+        final = engine.train(replace(config, batch_size=config.problem.samples))
+        assert len(final.history) == 3, (task, topology, cell, final)
+        assert all(np.isfinite(final.history))
+
+
+def test_task_data_is_what_its_name_says() -> None:
+    def data(task: str, **options):
+        problem = Config(task=task, length=6, sequences=3, **options).problem
+        return problem.inputs, problem.targets
+
+    inputs, targets = data("delay", delay=2)
+    np.testing.assert_array_equal(targets[:, 2:], inputs[:, :4])
+    assert not targets[:, :2].any()
+    inputs, targets = data("reverse")
+    np.testing.assert_array_equal(targets, inputs[:, ::-1])
+    inputs, targets = data("cumsum")
+    np.testing.assert_allclose(targets, np.cumsum(inputs, axis=1), rtol=1e-6)
+    assert targets.max() < 1
+    inputs, targets = data("noisy-echo")
+    assert 0 < np.abs(inputs - targets).mean() < 0.1
+    a, _ = data("delay")
+    b, _ = data("delay", seed=1)
+    assert not np.array_equal(a, b)
+
+
+def test_delay_must_leave_a_step_to_echo() -> None:
+    with pytest.raises(ConfigError, match="delay must be a whole number from 1 to 4"):
+        Config.from_fields({"task": "delay", "delay": "5"})
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_param_counts_match_keras_for_every_cell_and_depth(cell: str, bidirectional: bool) -> None:
+    for layers, units in ((1, 5), (2, 3), (4, 7)):
+        config = Config(topology="many-to-many", cell=cell, layers=layers, units=units, bidirectional=bidirectional)
+        summary = summarize(engine.build_model(config))
+        width = 2 if bidirectional else 1
+        inputs = 1
+        for row_ in summary.layers[:layers]:
+            expected = width * CELLS[cell].params(inputs, units)
+            assert row_.params == expected
+            assert row_.formula.endswith(f"= {expected}")
+            assert eval(row_.formula.split("=")[0].replace("×", "*").replace("²", "**2").replace("[", "(").replace("]", ")")) == expected
+            inputs = width * units
+        assert summary.total == engine.build_model(config).count_params()
+
+
+def test_delayed_echo_needs_memory_and_the_comparison_shows_it() -> None:
+    records = compare(configs_for(Config(task="delay", delay=2), ["many-to-many", "one-to-one"]))
+    learned, blind = (row(r) for r in records)
+    assert learned["max_error"] < 0.1
+    assert blind["max_error"] > 0.3
+    assert blind["final_loss"] > 50 * learned["final_loss"]
+
+
+def test_timedistributed_dense_equals_dense_on_3d_input() -> None:
+    check = timedistributed_equivalence(Config(task="random-echo", sequences=7, units=4))
+    assert check.same and check.outputs == 7 * 5
+
+
+def test_explainer_shapes_use_the_real_numbers() -> None:
+    steps = shapes(Config(task="delay", cell="gru", layers=2, bidirectional=True))
+    assert [s.shape for s in steps] == [(200, 5, 1), (200, 5, 10), (200, 5, 10), (200, 5, 1)]
+    assert steps[1].formula == "2 × [3 × ((1 + 2) × 5 + 5²)] = 240"
+
+
+def test_exported_script_runs_without_tui_echo_and_matches_the_app(tmp_path: Path) -> None:
+    config = Config(topology="many-to-one", epochs=40)
+    script = tmp_path / "experiment.py"
+    script.write_text(experiment_script(config))
+    # -I: isolated mode, so the script cannot import tui_echo from the working directory.
+    done = subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tui_echo" not in script.read_text().split('"""', 2)[2]
+    printed = re.search(r"^predictions: (.*)$", done.stdout, re.M).group(1)
+    from_script = np.array([float(v) for v in printed.split()])
+    from_app = np.array(engine.train(config).predictions)
+    np.testing.assert_allclose(from_script, from_app, atol=1e-4)
