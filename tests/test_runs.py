@@ -93,7 +93,7 @@ def test_corrupt_truncated_and_foreign_files_are_skipped_by_name(tmp_path: Path)
 
 def test_diverging_loss_stops_and_is_marked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Adam at lr <= 10 keeps this LSTM finite, so the data overflows float32 instead: real NaN/inf.
-    def huge(length: int, sequences: int, seed: int):
+    def huge(length: int, sequences: int, seed: int, delay: int):
         inputs = np.full((1, length), 3e38, dtype=np.float32)
         return inputs, inputs.copy()
 

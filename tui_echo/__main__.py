@@ -104,7 +104,24 @@ def build_parser() -> Parser:
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
+    _keep_earlier_values(parser, parser)
     return parser
+
+
+def _keep_earlier_values(top: argparse.ArgumentParser, parser: argparse.ArgumentParser) -> None:
+    """Let ``tui-echo --lr 0.1 run`` keep its --lr: a subcommand's unset options must not reset it.
+
+    argparse copies every subparser default over the namespace, so the subcommands' copies of
+    the top-level options get SUPPRESS as default (argparse has no public way to walk actions).
+    """
+    shared = {action.dest for action in top._actions} - {"help", "command"}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for sub_action in sub._actions:
+                    if sub_action.dest in shared:
+                        sub_action.default = argparse.SUPPRESS
+                _keep_earlier_values(top, sub)
 
 
 def config_from_args(args: argparse.Namespace, prog: str) -> Config:

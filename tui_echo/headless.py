@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .core import engine, runtime
 from .core.config import Config
-from .core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished
+from .core.events import Compiled, Compiling, Epochs
 from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment

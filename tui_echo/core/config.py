@@ -8,6 +8,7 @@ and the allowed range in one line, so the CLI and the TUI can show it as it is.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Mapping
@@ -17,6 +18,7 @@ from .tasks import TASKS
 from .topologies import TOPOLOGIES, Problem, Topology
 
 ENGINES = ("fast", "fit")
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
 MAX_SEED = 2**31 - 1
 
 
@@ -45,7 +47,9 @@ class IntRange:
             number = int(value)
         elif isinstance(value, str):
             try:
-                number = int(value.strip().replace(",", ""))
+                text = value.strip()
+                # "1,000" is a thousand; "1,5" is a typo, not fifteen
+                number = int(text.replace(",", "") if THOUSANDS.match(text) else text)
             except ValueError:
                 number = None
         if number is None or not self.low <= number <= self.high:
@@ -63,13 +67,13 @@ class FloatRange:
     def parse(self, field: str, value: Any) -> float:
         allowed = f"must be a number greater than {self.low:g} and at most {self.high:g}"
         number: float | None = None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                number = float(value)
+            elif isinstance(value, str):
                 number = float(value.strip())
-            except ValueError:
-                number = None
+        except (ValueError, OverflowError):
+            number = None
         if number is None or not math.isfinite(number) or not self.low < number <= self.high:
             raise ConfigError(field, f"{allowed} (got {_shown(value)})")
         return number
