@@ -1,0 +1,84 @@
+"""Save SVG screenshots of the lab, taken by the app itself: idle, training, finished.
+
+    .venv/bin/python scripts/screenshots.py [--size 100x30] [--out screenshots]
+
+Writes ``idle.svg``, ``training.svg`` and ``finished.svg`` (real TensorFlow, the tutorial's
+many-to-many run). Timings and the device are shown as measured, so they change per machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+from tui_echo.app import EchoApp
+from tui_echo.core.config import Config
+from tui_echo.widgets import LossChart, SummaryPane
+
+
+async def take(out: Path, size: tuple[int, int]) -> list[Path]:
+    """Run the app headless and save the three pictures."""
+    saved: list[Path] = []
+
+    async def until(pilot, predicate, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: {app.lab.phase}, {len(app.lab.history)} epochs")
+            await pilot.pause(0.01)
+
+    def save(name: str) -> None:
+        path = out / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(out))
+        saved.append(path)
+
+    # The tutorial's run: before training, and at the end.
+    app = EchoApp(config=Config(topology="many-to-many", epochs=1000, seed=0))
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.tf_ready and app.query_one(SummaryPane).border_subtitle)
+        await pilot.pause(0.2)
+        save("idle")
+        await pilot.press("ctrl+r")
+        app.query_one(LossChart).focus()
+        await until(pilot, lambda: app.lab.phase == "finished")
+        await pilot.pause(0.3)
+        save("finished")
+
+    # A long run caught in the middle. The compiled engine runs tens of thousands of epochs a
+    # second, so the run is paused at once and let through a chunk at a time until a third is done.
+    epochs = 100_000
+    app = EchoApp(config=Config(topology="many-to-many", epochs=epochs, seed=0))
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.tf_ready and app.query_one(SummaryPane).border_subtitle)
+        await pilot.press("ctrl+r")
+        app.query_one(LossChart).focus()
+        await pilot.press("space")
+        while len(app.lab.history) < epochs // 3 and app.lab.running:
+            await pilot.press("space")  # resume
+            await pilot.pause(0.02)
+            await pilot.press("space")  # pause
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)  # the chart's next frame
+        await pilot.press("space")  # resume: the status line says training again
+        save("training")
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.lab.running)
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT (default 100x30)")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(take(out, (width, height))):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,377 @@
+"""Pilot tests of the lab with real Keras and short trainings, plus real-terminal checks in a pty.
+
+Each test waits for the state it needs (``wait_for``) rather than sleeping a fixed time, so the
+suite stays quick on a fast machine and correct on a slow one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input
+
+from tui_echo.app import EchoApp
+from tui_echo.core.config import Config
+from tui_echo.messages import Batcher
+from tui_echo.widgets import ConfigForm, EpochLog, LossChart, PredictionTable, StatusBar, SummaryPane
+
+SIZE = (100, 30)
+LONG = 1_000_000  # epochs for runs that are stopped by hand
+
+
+def screen_text(app: EchoApp) -> str:
+    """What the terminal shows now, as plain text."""
+    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
+                      force_terminal=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Let the app run until ``predicate()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def status(app: EchoApp) -> str:
+    return app.screen.query_one(StatusBar).text
+
+
+# ----------------------------------------------------------------------------- training
+
+
+async def test_training_to_the_end_shows_five_predictions_and_the_final_loss() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=40))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "finished", what="finished")
+        table = app.query_one(PredictionTable)
+        assert table.row_count == 5
+        predicted = [table.cell_text(t, "pred") for t in range(5)]
+        assert all(re.fullmatch(r"-?\d\.\d{3}", p) for p in predicted), predicted
+        history = app.lab.history
+        assert len(history) == 40
+        final = f"{history[-1]:.4e}"
+        text = screen_text(app)
+        assert f"final loss {final}" in text
+        for p in predicted:
+            assert p in text
+        assert app.lab.last_record is not None and app.lab.last_record["status"] == "finished"
+        assert app.query_one(LossChart).losses.shape == (40,)
+        epoch_lines = [line for line in app.query_one(EpochLog).lines if re.fullmatch(r" *\d+ \d\.\d{4}e[-+]\d+", line)]
+        assert len(epoch_lines) == 40 and epoch_lines[-1].split()[1] == final  # every epoch is kept
+        assert not app.query_one(ConfigForm).disabled
+
+
+async def test_ctrl_r_before_tensorflow_is_loaded_starts_once_it_is() -> None:
+    app = EchoApp(config=Config(topology="one-to-one", epochs=20), load_tensorflow=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "loading TensorFlow" in status(app)
+        await pilot.press("ctrl+r")
+        assert app.lab.phase == "waiting"
+        assert "training starts as soon as it is ready" in status(app)
+        app.load_tensorflow()
+        await wait_for(pilot, lambda: app.lab.phase == "finished", what="finished")
+        assert len(app.lab.history) == 20
+
+
+async def test_escape_stops_mid_run_and_keeps_the_epochs() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "training" and len(app.lab.history) > 20, what="epochs")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.lab.phase == "stopped", timeout=5, what="stopped")
+        done = len(app.lab.history)
+        assert 20 < done < LONG
+        assert app.lab.last_record["status"] == "stopped"
+        assert f"stopped at epoch {done:,} of {LONG:,}" in status(app)
+        assert not app.query_one(ConfigForm).disabled
+
+
+async def test_space_pauses_and_resumes() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "training" and len(app.lab.history) > 10)
+        await pilot.press("space")
+        assert app.lab.phase == "paused"
+        await pilot.pause(0.3)  # the chunk in flight lands
+        held = len(app.lab.history)
+        await pilot.pause(0.5)
+        assert len(app.lab.history) == held, "epochs went on while paused"
+        assert "paused at epoch" in status(app)
+        assert "Resume" in screen_text(app)  # the footer offers what applies
+        await pilot.press("space")
+        assert app.lab.phase == "training"
+        await wait_for(pilot, lambda: len(app.lab.history) > held + 10, timeout=10, what="more epochs")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.lab.phase == "stopped", timeout=5)
+
+
+async def test_an_invalid_field_blocks_training_with_a_message() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=30))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        epochs = app.query_one("#field-epochs", Input)
+        epochs.focus()
+        epochs.value = ""
+        await pilot.press(*"0")
+        await pilot.pause()
+        form = app.query_one(ConfigForm)
+        assert form.errors == {"epochs": "epochs must be a whole number from 1 to 1,000,000 (got '0')"}
+        text = " ".join(line.strip("│ ") for line in screen_text(app).splitlines())
+        assert "⚠ epochs must be a" in text and "1,000,000 (got '0')" in text
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.lab.phase == "idle"
+        assert "can't train" in status(app)
+        assert app.lab.history == [] and app.lab.last_record is None
+        # batch size is checked against the topology's sample count
+        epochs.value = "30"
+        batch = app.query_one("#field-batch_size", Input)
+        batch.value = "9"
+        await pilot.pause()
+        assert form.errors == {"batch_size": "batch size must be a whole number from 1 to 1 (got '9')"}
+        assert "⚠ batch size must be" in screen_text(app)
+        batch.value = ""
+        await pilot.pause()
+        assert "must be" not in screen_text(app)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "finished")
+
+
+async def test_switching_topology_updates_the_summary() -> None:
+    app = EchoApp(config=Config(topology="many-to-many"))
+    async with app.run_test(size=SIZE) as pilot:
+        summary = app.query_one(SummaryPane)
+        await wait_for(pilot, lambda: summary.border_subtitle == "146 params", what="146")
+        assert "4 × ((1 + 1) × 5 + 5²) = 140" in screen_text(app)
+        app.query_one(LossChart).focus()  # keys 1-4 act when not typing in a field
+        await pilot.press("2")
+        await wait_for(pilot, lambda: summary.border_subtitle == "170 params", what="170")
+        text = screen_text(app)
+        assert "(5 + 1) × 5 = 30" in text and "many-to-one" in text
+        await pilot.press("3")
+        await wait_for(pilot, lambda: summary.border_subtitle == "146 params", what="146 again")
+        # sizes too: 8 units -> 4 × ((1 + 1) × 8 + 8²) = 320
+        units = app.query_one("#field-units", Input)
+        units.value = "8"
+        await wait_for(pilot, lambda: "= 320" in screen_text(app), what="units 8")
+
+
+async def test_help_palette_and_footer_show_what_applies() -> None:
+    app = EchoApp(config=Config(epochs=20), load_tensorflow=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = [line for line in screen_text(app).splitlines() if line.strip()][-1]
+        assert "Train" in footer and "Stop" not in footer and "Pause" not in footer
+        app.query_one(LossChart).focus()
+        await pilot.press("question_mark")
+        text = screen_text(app)
+        assert "ctrl+r" in text and "escape" in text and "space" in text and "ctrl+q" in text
+        await pilot.press("escape")
+        assert app.screen is app.lab
+        await pilot.press("ctrl+p")
+        await pilot.press(*"many-to-one")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one(ConfigForm).topology == "many-to-one"
+
+
+async def test_a_training_that_raises_is_shown_and_the_lab_stays_usable(monkeypatch) -> None:
+    import tui_echo.screens.lab as lab
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("out of memory (simulated)")
+
+    app = EchoApp(config=Config(topology="one-to-one", epochs=20))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        with monkeypatch.context() as patch:
+            patch.setattr(lab, "run_experiment", explode)
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: app.lab.phase == "failed", timeout=10)
+        assert "failed: RuntimeError: out of memory (simulated)" in status(app)
+        assert not app.query_one(ConfigForm).disabled
+        await pilot.press("ctrl+r")  # and it trains again
+        await wait_for(pilot, lambda: app.lab.phase == "finished")
+
+
+async def test_a_diverged_run_says_so_and_suggests_a_lower_rate(monkeypatch) -> None:
+    import tui_echo.screens.lab as lab
+    from tui_echo.core.events import Cancelled, Epochs
+
+    def diverges(config, on_event, should_stop, **kwargs):
+        on_event(Epochs(1, (0.5, float("nan")), 0.01))
+        on_event(Cancelled(2, (0.5, float("nan"))))
+        return {"status": "diverged", "history": [0.5, None],
+                "error": "loss became nan at epoch 2: try a lower learning rate (lr is 10)"}
+
+    app = EchoApp(config=Config(topology="one-to-one", epochs=20, lr=10))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        monkeypatch.setattr(lab, "run_experiment", diverges)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "diverged", timeout=10)
+        assert "diverged: loss became nan at epoch 2: try a lower learning rate" in status(app)
+        assert not app.query_one(ConfigForm).disabled
+
+
+async def test_tensorflow_failing_to_load_is_explained(monkeypatch) -> None:
+    import tui_echo.app as app_module
+
+    def broken():
+        raise ImportError("libcudart.so.12: cannot open shared object file")
+
+    monkeypatch.setattr(app_module.runtime, "load", broken)
+    app = EchoApp(config=Config(epochs=20))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: bool(app.tf_failed), timeout=10)
+        assert "TensorFlow could not be loaded: ImportError: libcudart" in status(app)
+        await pilot.press("ctrl+r")
+        assert app.lab.phase == "idle"
+
+
+async def test_80x24_keeps_every_essential_pane_and_m_shows_the_summary() -> None:
+    app = EchoApp(config=Config(topology="many-to-one", epochs=20))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.query_one(SummaryPane).border_subtitle == "170 params")
+        text = screen_text(app)
+        for title in ("Settings", "Predictions", "Loss (log scale)", "Epochs · loss", "170 params"):
+            assert title in text, title
+        app.query_one(LossChart).focus()
+        await pilot.press("m")
+        assert "(5 + 1) × 5 = 30" in screen_text(app)
+        await pilot.press("z")  # zoom the curve to the whole lab, keys still shown
+        assert app.screen.maximized is app.query_one(LossChart)
+        assert "Zoom" in [line for line in screen_text(app).splitlines() if line.strip()][-1]
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+def test_the_epoch_log_follows_the_end_until_scrolled_up() -> None:
+    log = EpochLog()
+    log.add_notes(["start"])
+    log.add_epochs([0.5, 0.25, 0.125])
+    log.add_notes(["done"])
+    assert log.lines == ["start", "     1 5.0000e-01", "     2 2.5000e-01", "     3 1.2500e-01", "done"]
+    assert log.top is None  # following the end
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def test_batcher_sends_few_ordered_batches_and_nothing_is_left_behind() -> None:
+    batches: list[list] = []
+    lock = threading.Lock()
+
+    def send(events: list) -> None:
+        with lock:
+            batches.append(events)
+
+    batcher = Batcher(send, interval=0.05)
+    for i in range(20_000):
+        batcher(i)
+    time.sleep(0.15)  # the timer sends what is held
+    sent = [e for batch in batches for e in batch]
+    assert sent == list(range(20_000))
+    assert len(batches) <= 5
+
+
+def test_the_app_module_does_not_import_tensorflow() -> None:
+    code = "import sys, tui_echo.app; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- a real terminal
+
+
+class Terminal:
+    """``tui-echo`` in a pseudo-terminal, its output collected by a thread."""
+
+    def __init__(self, *args: str, size: tuple[int, int] = SIZE) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        # Not inherited: TensorFlow log settings (the program must quieten TensorFlow itself;
+        # loading it in this process sets them) and sizes that would override the pty's.
+        drop = ("TF_CPP_MIN_LOG_LEVEL", "TF_CPP_MAX_VLOG_LEVEL", "COLUMNS", "LINES")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env.update(TERM="xterm-256color", COLORTERM="truecolor")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui_echo", *args], stdin=slave, stdout=slave, stderr=slave,
+            env=env, start_new_session=True,
+        )
+        os.close(slave)
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output.extend(chunk)
+
+    def wait_for(self, text: bytes, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} never appeared (exit {self.process.poll()})")
+            time.sleep(0.01)
+
+    def send(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        os.close(self.master)
+
+
+@pytest.mark.parametrize("moment", [b"training epoch", b"loading TensorFlow"])
+def test_ctrl_q_quits_within_a_second_even_mid_training(moment: bytes) -> None:
+    terminal = Terminal("--epochs", str(LONG))
+    try:
+        if moment == b"training epoch":
+            terminal.wait_for(b"Settings")
+            terminal.send(b"\x12")  # ctrl+r
+        terminal.wait_for(moment, timeout=60)
+        asked = time.monotonic()
+        terminal.send(b"\x11")  # ctrl+q
+        terminal.process.wait(timeout=10)
+        took = time.monotonic() - asked
+        assert took < 1.0, f"quit took {took:.2f} s"
+        stray = [s for s in (b"oneDNN", b"WARNING", b"Traceback", b"I0000", b"W0000") if s in terminal.output]
+        assert not stray, stray
+    finally:
+        terminal.close()

@@ -1,0 +1,84 @@
+"""The footer: the keys that apply now, drawn as one line.
+
+Textual's ``Footer`` rebuilds its child widgets whenever the bindings change, which here is on
+every pause, resume, start and stop; that re-layout repainted the whole screen (~20 KB written,
+50-130 ms after the key, measured while training). This bar reads the same active bindings
+(``check_action`` decides what shows) and only redraws its line. Clicking a key presses it.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+
+
+class KeyBar(Widget):
+    """``^r Train  esc Stop  …`` on the left, the command palette key on the right."""
+
+    COMPONENT_CLASSES = {"key-bar--key", "key-bar--description", "key-bar--disabled"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
+
+    def on_mount(self) -> None:
+        """Redraw whenever the screen's bindings change."""
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        """Redraw (never recompose) for the new bindings."""
+        if screen is self.screen:
+            self.refresh()
+
+    def entries(self) -> list[tuple[str, str, str, bool]]:
+        """(key, shown key, description, enabled) for each binding to show, one per action."""
+        seen: set[str] = set()
+        shown: list[tuple[str, str, str, bool]] = []
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not binding.show or binding.action in seen or binding.key == self.app.COMMAND_PALETTE_BINDING:
+                continue
+            seen.add(binding.action)
+            shown.append((binding.key, self.app.get_key_display(binding), binding.description, enabled))
+        return shown
+
+    def render(self) -> Text:
+        """Keys left, palette right; disabled keys dimmed."""
+        key_style = self.get_component_rich_style("key-bar--key", partial=True)
+        text_style = self.get_component_rich_style("key-bar--description", partial=True)
+        off_style = self.get_component_rich_style("key-bar--disabled", partial=True)
+        line = Text(no_wrap=True, overflow="crop")
+        self._spans = []
+        for key, display, description, enabled in self.entries():
+            start = len(line)
+            line.append(f" {display}", key_style if enabled else off_style)
+            line.append(f" {description} ", text_style if enabled else off_style)
+            self._spans.append((start, len(line), key))
+        palette = f"{self._palette_key()} palette " if self.app.ENABLE_COMMAND_PALETTE else ""
+        width = self.content_size.width
+        if palette and cell_len(line.plain) + cell_len(palette) + 1 <= width:
+            line.pad_right(width - cell_len(line.plain) - cell_len(palette))
+            start = len(line)
+            display, _, rest = palette.partition(" ")
+            line.append(display, key_style)
+            line.append(f" {rest}", text_style)
+            self._spans.append((start, len(line), self.app.COMMAND_PALETTE_BINDING))
+        return line
+
+    def _palette_key(self) -> str:
+        """How the command palette key is shown (``^p``)."""
+        app = self.app
+        return app.COMMAND_PALETTE_DISPLAY or app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette"))
+
+    def on_click(self, event: events.Click) -> None:
+        """Press the key that was clicked."""
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                self.app.simulate_key(key)
+                return

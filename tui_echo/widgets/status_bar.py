@@ -1,0 +1,59 @@
+"""The one-line status: what the lab is doing (left) and where training runs (right).
+
+Drawn by ``render`` and refreshed without a layout pass: it changes with every batch of epochs,
+and a ``Static.update`` per batch re-laid-out the whole screen (measured: ~70 ms frames).
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widget import Widget
+
+STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "finished", "stopped", "failed", "invalid")
+
+
+class StatusBar(Widget):
+    """``state · details`` on the left, the device on the right; colour follows the state."""
+
+    COMPONENT_CLASSES = {"status-bar--right"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._state = "idle"
+        self._text = ""
+        self._right = ""
+
+    def show(self, state: str, text: str) -> None:
+        """Set the state (a CSS class ``-<state>``) and its line."""
+        if state != self._state:
+            for name in STATES:
+                self.set_class(name == state, f"-{name}")
+            self._state = state
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def show_device(self, text: str) -> None:
+        """Set the right-hand text (params, device)."""
+        if text != self._right:
+            self._right = text
+            self.refresh()
+
+    @property
+    def text(self) -> str:
+        """The left-hand line as plain text (for tests)."""
+        return self._text
+
+    def render(self) -> Text:
+        """Left text, cut with an ellipsis if needed so the right text always shows."""
+        width = self.content_size.width
+        right = self._right
+        room = max(0, width - cell_len(right) - (2 if right else 0))
+        left = self._text
+        if cell_len(left) > room:
+            left = left[: max(0, room - 1)] + "…"
+        line = Text(left, no_wrap=True, overflow="crop")
+        line.pad_right(max(0, width - cell_len(left) - cell_len(right)))
+        line.append(right, self.get_component_rich_style("status-bar--right", partial=True))
+        return line

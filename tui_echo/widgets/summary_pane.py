@@ -1,0 +1,62 @@
+"""The model summary: Keras' columns (layer, type, output shape, params), totals, and the counts written out."""
+
+from __future__ import annotations
+
+import re
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..core.summary import Summary, shape_text
+
+
+def layer_name(name: str) -> str:
+    """Keras' automatic layer name without the per-process counter (``lstm_3`` -> ``lstm``)."""
+    return re.sub(r"_\d+$", "", name)
+
+
+def summary_renderable(summary: Summary) -> Group:
+    """A compact Keras-style table, then totals and each layer's parameter count written out.
+
+    The layer column shows the type; formulas use the layer's name without Keras' per-process
+    counter (``lstm_7`` -> ``lstm``), so the pane reads the same in every run.
+    """
+    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0), pad_edge=False, show_edge=False)
+    table.add_column("Layer (type)", ratio=1, overflow="fold")
+    table.add_column("Output Shape", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    for row in summary.layers:
+        # "TimeDistributed (Dense)": a narrow pane wraps it at the space, not mid-word
+        table.add_row(row.type.replace("(", " ("), shape_text(row.output_shape), f"{row.params:,}")
+    lines = [Text.assemble(("Total params ", "bold"), f"{summary.total:,}", ("  trainable ", "dim"), f"{summary.trainable:,}")]
+    for row in summary.layers:
+        if row.formula:
+            lines.append(Text.assemble((f"{layer_name(row.name)}: ", "dim"), row.formula))
+    return Group(table, *lines)
+
+
+class SummaryPane(VerticalScroll):
+    """Shows the model for the current settings; updated before any training."""
+
+    def compose(self):
+        """One Static holds the table."""
+        yield Static("", id="summary-body")
+
+    def on_mount(self) -> None:
+        """Title the pane."""
+        self.border_title = "Model summary"
+
+    def show_summary(self, summary: Summary) -> None:
+        """Show a built model's summary."""
+        self.border_title = f"Model · {summary.model}"
+        self.border_subtitle = f"{summary.total:,} params"
+        self.query_one("#summary-body", Static).update(summary_renderable(summary))
+
+    def show_message(self, text: str) -> None:
+        """Show a line in place of the table (loading, invalid settings, errors)."""
+        self.border_subtitle = ""
+        self.query_one("#summary-body", Static).update(Text(text, style="dim italic"))
