@@ -111,9 +111,9 @@ def lab_session(timeout: float = 120) -> str:
         command = shlex.join([*ssh, remote_command(["--epochs", "40"], runs)])
         tmux = Tmux(command)
         try:
-            tmux.wait_for("ctrl+r", timeout)  # the footer is up: the app is running remotely
+            tmux.wait_for("Train", timeout)  # the key bar is up: the app runs on the far side
             tmux.keys("C-r")
-            return tmux.wait_for("finished", timeout)
+            return tmux.wait_for("finished · final loss", timeout)
         finally:
             tmux.keys("C-q")
             time.sleep(0.5)
