@@ -101,6 +101,7 @@ def build_parser() -> Parser:
     _add_common(remove)
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
+    parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
@@ -159,6 +160,15 @@ def _compare_configs(base: Config, topologies: list[str]) -> list[Config]:
         _refuse("tui-echo compare", f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
 
 
+def _fps(text: str | None) -> int | None:
+    from .core.config import IntRange
+
+    try:
+        return None if text is None else IntRange(1, 120).parse("--fps", text)
+    except ConfigError as error:
+        _refuse("tui-echo", str(error))
+
+
 def _threshold(text: str | None) -> float:
     from .core.compare import DEFAULT_THRESHOLD
     from .core.config import FloatRange
@@ -188,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:
-        return _run_tui(config, runs_dir)
+        return _run_tui(config, runs_dir, _fps(args.fps))
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)
@@ -216,12 +226,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _run_tui(config: Config, runs_dir: Path | None) -> int:
+def _run_tui(config: Config, runs_dir: Path | None, fps: int | None) -> int:
     """Start the app with native stderr (TensorFlow's C++ logs) kept off the screen.
 
     Textual draws on ``sys.__stderr__``; we give it a private copy of the terminal and point
     file descriptor 2 at /dev/null, so nothing else written there can draw over the UI.
+    ``NO_COLOR`` needs nothing here: Textual honours it.
     """
+    if fps is not None:
+        os.environ["TEXTUAL_FPS"] = str(fps)  # read when Textual is first imported, just below
     from .app import EchoApp
 
     if runs_dir is not None:

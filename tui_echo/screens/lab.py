@@ -34,7 +34,7 @@ from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, 
 RUNNING = ("waiting", "starting", "compiling", "training", "paused", "stopping")
 NAMES = tuple(TOPOLOGIES)
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
-BATCH_SECONDS = 0.1  # the worker posts at most ~10 batches a second, whatever the epoch rate
+BATCH_SECONDS = 0.5  # at most 2 batches a second, whatever the epoch rate: at 10 a second the lab wrote 75 KB/s to its terminal, at 2 under 20 KB/s (benchmarks/terminal_bytes.py)
 
 # Building a Keras model seeds Keras' global random state: a summary built while a training is
 # building its model would change that training's initial weights. One lock keeps them apart.
@@ -70,6 +70,11 @@ class LabScreen(Screen):
         Binding("m", "toggle_summary", "Summary", id="summary",
                 tooltip="Show the model summary in place of the predictions (narrow terminals)"),
         Binding("z", "zoom", "Zoom", id="zoom", tooltip="Fill the screen with the focused pane; z again to restore"),
+        Binding("c", "compare", "Compare", id="compare", show=False,
+                tooltip="Train every topology on these settings and compare them side by side"),
+        Binding("h", "runs", "Runs", id="runs", show=False, tooltip="Saved runs: reopen or delete them"),
+        Binding("x", "explain", "Explain", id="explain", show=False,
+                tooltip="Shapes through the network, parameter formulas, TimeDistributed vs Dense"),
     ]
 
     # repaint=False: a reactive on a Screen repaints the whole screen when it changes
@@ -162,8 +167,10 @@ class LabScreen(Screen):
             return not self.running and not isinstance(self.focused, Input)
         if action == "toggle_summary":
             return self.compact
-        if action == "zoom":
+        if action in ("zoom", "runs"):
             return not isinstance(self.focused, Input)
+        if action in ("compare", "explain"):
+            return not self.running and not isinstance(self.focused, Input)
         return True
 
     def action_train(self) -> None:
@@ -237,6 +244,43 @@ class LabScreen(Screen):
             if node.id in ("config", "summary", "predictions", "curve", "log"):
                 self.maximize(node, container=False)
                 return
+
+    def _form_config(self, purpose: str) -> Config | None:
+        """The form's settings, or None (and a notification) while they are invalid."""
+        form = self.query_one(ConfigForm)
+        if form.config is None:
+            field, message = next(iter(form.errors.items()), ("", "fix the settings"))
+            self.notify(f"Can't {purpose} yet: {message}", severity="error", timeout=4)
+            return None
+        return form.config
+
+    def action_compare(self) -> None:
+        """Open the compare screen on the form's settings (every topology, same task and seed)."""
+        from .compare import CompareScreen
+
+        if self.running:
+            self.notify("Stop the training first (escape)", severity="warning")
+            return
+        config = self._form_config("compare")
+        if config is not None:
+            self.app.push_screen(CompareScreen(config))
+
+    def action_runs(self) -> None:
+        """Open the list of saved runs."""
+        from .runs import RunsScreen
+
+        self.app.push_screen(RunsScreen())
+
+    def action_explain(self) -> None:
+        """Open the explainer for the form's settings."""
+        from .explain import ExplainScreen
+
+        if self.running:
+            self.notify("Stop the training first (escape)", severity="warning")
+            return
+        config = self._form_config("explain")
+        if config is not None:
+            self.app.push_screen(ExplainScreen(config.resolved()))
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""
