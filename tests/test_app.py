@@ -22,6 +22,7 @@ from textual.widgets import Input
 from tui_echo.app import EchoApp
 from tui_echo.core.config import Config
 from tui_echo.messages import Batcher
+from tui_echo.screens.lab import BATCH_SECONDS
 from tui_echo.widgets import ConfigForm, EpochLog, LossChart, PredictionTable, StatusBar, SummaryPane
 
 SIZE = (100, 30)
@@ -112,7 +113,7 @@ async def test_space_pauses_and_resumes() -> None:
         await wait_for(pilot, lambda: app.lab.phase == "training" and len(app.lab.history) > 10)
         await pilot.press("space")
         assert app.lab.phase == "paused"
-        await pilot.pause(0.3)  # the chunk in flight lands
+        await pilot.pause(BATCH_SECONDS + 0.3)  # the chunk in flight and the held batch land
         held = len(app.lab.history)
         await pilot.pause(0.5)
         assert len(app.lab.history) == held, "epochs went on while paused"
