@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py [--size 100x30] [--out screenshots]
 
 Writes ``idle.svg``, ``training.svg`` and ``finished.svg`` (real TensorFlow, the tutorial's
-many-to-many run). Timings and the device are shown as measured, so they change per machine.
+many-to-many run), and ``compare.svg`` (all four topologies compared, 120×40). Timings and the device are shown as measured, so they change per machine.
 """
 
 from __future__ import annotations
@@ -65,18 +65,40 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         save("training")
         await pilot.press("escape")
         await until(pilot, lambda: not app.lab.running)
-    return saved
+    return saved + await take_compare(out)
+
+
+async def take_compare(out: Path) -> list[Path]:
+    """The comparison of all four topologies on the tutorial's echo (their default epochs), 120×40."""
+    app = EchoApp(config=Config(topology="many-to-many", seed=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 120
+        while not (app.tf_ready and app.query_one(SummaryPane).border_subtitle):
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out loading TensorFlow")
+            await pilot.pause(0.05)
+        await pilot.press("c")
+        deadline = time.monotonic() + 600
+        while getattr(app.screen, "running", True):
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out comparing")
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        app.save_screenshot(filename="compare.svg", path=str(out))
+    return [out / "compare.svg"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT (default 100x30)")
+    parser.add_argument("--compare-only", action="store_true", help="only compare.svg")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for path in asyncio.run(take(out, (width, height))):
+    job = take_compare(out) if args.compare_only else take(out, (width, height))
+    for path in asyncio.run(job):
         print(path)
 
 

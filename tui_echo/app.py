@@ -27,8 +27,9 @@ from textual.worker import get_current_worker
 
 from .core import runtime
 from .core.config import Config
+from .core.runs import RunStore
 from .core.topologies import TOPOLOGIES
-from .messages import TensorFlowFailed, TensorFlowReady, run_in_daemon
+from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady, run_in_daemon
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
 
@@ -64,6 +65,11 @@ class LabCommands(Provider):
             for index, (name, topology) in enumerate(TOPOLOGIES.items(), start=1):
                 yield f"Topology: {name}", f"{topology.explanation} ({index})", partial(lab.action_topology, index - 1)
             yield "Reset settings", "Tutorial defaults for the chosen topology", lab.reset_settings
+        if lab.check_action("compare", ()):
+            yield "Compare topologies", "Train every topology on these settings, side by side (c)", lab.action_compare
+        yield "Runs", "Saved runs: reopen or delete them (h)", lab.action_runs
+        if lab.check_action("explain", ()):
+            yield "Explain shapes", "Shapes, parameter formulas, TimeDistributed vs Dense (x)", lab.action_explain
         yield "Zoom pane", "Fill the screen with the focused pane, or restore it (z)", lab.action_zoom
         yield "Keys", "Every key and what it does (?)", app.action_help
 
@@ -104,7 +110,9 @@ class EchoApp(App[None]):
         self.deterministic = deterministic
         self.quitting = False
         self.exit_process = True  # see run()
-        self.run_store = None  # a core.runs.RunStore: every lab training is saved there when set
+        # Every training is saved here ($TUI_ECHO_RUNS_DIR, else $XDG_DATA_HOME/tui-echo/runs);
+        # its warnings may come from a worker thread, so they travel as messages.
+        self.run_store: RunStore | None = RunStore(warn=lambda text: self.post_message(StoreWarning(text)))
         self.tf_ready = False
         self.tf_failed = ""
         self.device = "…"
@@ -163,6 +171,10 @@ class EchoApp(App[None]):
         """Remember why; the lab explains it and refuses to train."""
         self.tf_failed = message.reason
         self.lab.tensorflow_failed(message.reason)
+
+    def on_store_warning(self, message: StoreWarning) -> None:
+        """The run store could not read or write something: say so, keep going."""
+        self.notify(message.text, title="Runs", severity="warning", timeout=6)
 
     async def action_quit(self) -> None:
         """Stop any training and leave at once; uninterruptible work is abandoned, not awaited."""

@@ -157,3 +157,58 @@ def run_in_daemon(
     if "error" in result:
         raise result["error"]
     return result.get("value")
+
+
+# --------------------------------------------------------------------------- compare, runs, explainer
+
+
+class CompareProgress(Message):
+    """A batch of ``(topology, event)`` pairs from comparison ``generation``."""
+
+    def __init__(self, generation: int, events: Sequence[tuple[str, Event]]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.events = tuple(events)
+
+
+class CompareRecord(Message):
+    """One topology of comparison ``generation`` has finished training: its run record."""
+
+    def __init__(self, generation: int, record: dict) -> None:
+        super().__init__()
+        self.generation = generation
+        self.record = record
+
+
+class CompareDone(Message):
+    """The comparison thread has ended; ``error`` says why if it failed."""
+
+    def __init__(self, generation: int, error: str | None = None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.error = error
+
+
+class StoreWarning(Message):
+    """The run store could not read or write something (sent from any thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ExplainReady(Message):
+    """The explainer's facts: ``steps`` (core.explain.Step) and the equivalence check."""
+
+    def __init__(self, steps: list, equivalence: Any) -> None:
+        super().__init__()
+        self.steps = steps
+        self.equivalence = equivalence
+
+
+class ExplainFailed(Message):
+    """Building the models for the explainer raised."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason

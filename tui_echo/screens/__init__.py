@@ -3,4 +3,4 @@
 from .help import HelpScreen
 from .lab import LabScreen
 
-__all__ = ["HelpScreen", "LabScreen"]
+__all__ = ["HelpScreen", "LabScreen"]  # compare, runs, explain: imported where pushed

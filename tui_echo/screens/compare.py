@@ -1,0 +1,339 @@
+"""The compare screen: the lab's problem framed by several topologies, trained one after another.
+
+One thread worker trains the selected topologies (``core.compare``) and posts batched
+``CompareProgress`` messages; each finished topology posts its run record. The screen shows the
+overlaid loss curves, the comparison table (``core.compare.COLUMNS``) and every topology's
+predictions beside the targets. It is pushed over the lab and popped back, lab untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
+
+from ..core.compare import COLUMNS, DEFAULT_THRESHOLD, cell_text, compare, configs_for, default_export_folder, export, row
+from ..core.config import Config, ConfigError
+from ..core.events import Cancelled, Epochs, Failed, Finished, Predictions
+from ..core.topologies import TOPOLOGIES
+from ..messages import Batcher, CompareDone, CompareProgress, CompareRecord, run_in_daemon
+from ..widgets.compare_chart import CompareChart
+from ..widgets.key_bar import KeyBar
+from .lab import BATCH_SECONDS, _keras_lock
+
+NAMES = tuple(TOPOLOGIES)
+SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
+HEADERS = {
+    "topology": "topology", "x_shape": "X shape", "y_shape": "y shape", "lstm_params": "LSTM",
+    "head_params": "head", "params": "params", "final_loss": "loss", "epoch_below": "ep<thr",
+    "wall_s": "wall s", "epochs_per_s": "ep/s", "max_error": "max err",
+}
+TIMINGS = ("wall_s", "epochs_per_s")
+
+
+class CompareScreen(Screen):
+    """Train the chosen topologies on the lab's settings and compare them side by side."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "rerun", "Rerun", id="compare-rerun", priority=True,
+                tooltip="Train the selected topologies again"),
+        Binding("space", "toggle", "Toggle", id="compare-toggle",
+                tooltip="Put the highlighted topology in or out of the comparison"),
+        Binding("s", "sort", "Sort", id="compare-sort", tooltip="Sort the table by the next column"),
+        Binding("e", "export", "Export", id="compare-export",
+                tooltip="Write the comparison as Markdown, CSV and JSON"),
+        Binding("escape", "back", "Back", id="compare-back",
+                tooltip="Back to the lab (stops a comparison in progress)"),
+    ]
+
+    running: reactive[bool] = reactive(False, bindings=True, repaint=False)
+
+    def __init__(self, config: Config, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+        super().__init__()
+        self.config = config
+        self.threshold = threshold
+        self.selected: list[str] = list(NAMES)
+        self.records: dict[str, dict[str, Any]] = {}
+        self.progress: dict[str, str] = {}
+        self.predictions: dict[str, list[float]] = {}
+        self.trained: list[str] = []  # topologies the last run trained, in order
+        self.sort_key: str | None = None
+        self.generation = 0
+        self.error = ""
+
+    def compose(self) -> ComposeResult:
+        """Table on top; curves and predictions below; a status line and the keys."""
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="compare-bottom"):
+            yield CompareChart(list(NAMES), labels=SHORT, id="compare-curve")
+            yield DataTable(id="compare-predictions", cursor_type="none", zebra_stripes=True)
+        yield Static(id="compare-status")
+        yield KeyBar(id="compare-keys")
+
+    def on_mount(self) -> None:
+        """Title the panes and start the comparison."""
+        table = self.query_one("#compare-table", DataTable)
+        table.border_title = "Comparison"
+        self.query_one("#compare-curve").border_title = "Loss (log scale)"
+        self.query_one("#compare-predictions").border_title = "Predictions"
+        table.focus()
+        self.refresh_table()
+        self.refresh_predictions()
+        self.action_rerun()
+
+    # ----------------------------------------------------------------- keys
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Rerun and toggle while idle; export once there are results."""
+        if action in ("rerun", "toggle"):
+            return not self.running
+        if action == "export":
+            return not self.running and bool(self.records)
+        return True
+
+    def action_rerun(self) -> None:
+        """Train the selected topologies on the lab's settings."""
+        if self.running:
+            return
+        names = [n for n in NAMES if n in self.selected]
+        if not names:
+            self.notify("Select at least one topology (space)", severity="warning")
+            return
+        try:
+            configs = [c.resolved() for c in configs_for(self.config, names)]
+        except ConfigError as error:
+            self.error = f"can't compare: {error.reason}"
+            self.notify(self.error, severity="error")
+            self.refresh_status()
+            return
+        self.generation += 1
+        self.records, self.predictions, self.error = {}, {}, ""
+        self.trained = names
+        self.progress = {name: "queued" for name in names}
+        self.query_one(CompareChart).reset(names, max(c.epochs for c in configs))
+        self.running = True
+        self.refresh_table()
+        self.refresh_predictions()
+        self.refresh_status()
+        self.run_comparison(configs, self.generation)
+
+    def action_toggle(self) -> None:
+        """Put the highlighted topology in or out."""
+        if self.running:
+            return
+        name = self._highlighted()
+        if name is None:
+            return
+        if name in self.selected:
+            self.selected.remove(name)
+        else:
+            self.selected.append(name)
+        self.refresh_table()
+        self.refresh_status()
+
+    def action_sort(self) -> None:
+        """Sort by the next column (registry order after the last)."""
+        keys = [None, *COLUMNS]
+        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.refresh_table()
+        self.refresh_status()
+
+    def action_export(self) -> None:
+        """Write Markdown, CSV and JSON into the export folder and say where."""
+        if not self.records:
+            self.notify("Nothing to export yet", severity="warning")
+            return
+        records = [self.records[n] for n in self.trained if n in self.records]
+        try:
+            paths = export(records, default_export_folder(), self.threshold)
+        except OSError as error:
+            self.notify(f"Export failed: {error}", severity="error")
+            return
+        self.exported = paths
+        names = ", ".join(p.name for p in paths)
+        self.notify(f"Exported {names}\nto {paths[0].parent}", title="Comparison", timeout=8)
+
+    def action_back(self) -> None:
+        """Stop any training and return to the lab."""
+        if self.running:
+            self.workers.cancel_group(self, "training")
+        self.dismiss(None)
+
+    def _highlighted(self) -> str | None:
+        """The topology on the table's cursor row."""
+        table = self.query_one("#compare-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+        return str(key.value)
+
+    # ----------------------------------------------------------------- worker
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def run_comparison(self, configs: list[Config], generation: int) -> None:
+        """Train each config in turn; progress in batches, a record per topology, then done."""
+        worker = get_current_worker()
+        batcher = Batcher(lambda events: self.post_message(CompareProgress(generation, events)), interval=BATCH_SECONDS)
+        store = getattr(self.app, "run_store", None)
+
+        def should_stop() -> bool:
+            return worker.is_cancelled
+
+        def one(config: Config) -> dict | None:
+            with _keras_lock:
+                if should_stop():
+                    return None
+                done = compare([config], lambda name, event: batcher((name, event)), should_stop, store=store)
+                return done[0] if done else None
+
+        error = None
+        try:
+            for config in configs:
+                if should_stop():
+                    break
+                record = run_in_daemon(lambda c=config: one(c), give_up=lambda: worker.is_cancelled and self.app.quitting)
+                batcher.flush()
+                if record is not None:
+                    self.post_message(CompareRecord(generation, record))
+        except Exception as exc:  # shown to the user, never raised into Textual
+            error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        finally:
+            batcher.flush()
+            self.post_message(CompareDone(generation, error))
+
+    def on_compare_progress(self, message: CompareProgress) -> None:
+        """Apply a batch: curves, epoch counts, live predictions."""
+        if message.generation != self.generation:
+            return
+        chart = self.query_one(CompareChart)
+        predictions_changed = False
+        for name, event in message.events:
+            if isinstance(event, Epochs):
+                chart.extend(name, event.losses)
+                self.progress[name] = f"ep {event.last:,}"
+            elif isinstance(event, Predictions):
+                self.predictions[name] = list(event.values)
+                predictions_changed = True
+            elif isinstance(event, Finished):
+                self.predictions[name] = list(event.predictions)
+                self.progress[name] = "done"
+                predictions_changed = True
+            elif isinstance(event, Cancelled):
+                self.progress[name] = "stopped"
+            elif isinstance(event, Failed):
+                self.progress[name] = "failed"
+        chart.flush()
+        self.refresh_table()
+        if predictions_changed:
+            self.refresh_predictions()
+        self.refresh_status()
+
+    def on_compare_record(self, message: CompareRecord) -> None:
+        """One topology is done: its row fills in."""
+        if message.generation != self.generation:
+            return
+        record = message.record
+        name = record["topology"]
+        self.records[name] = record
+        if record.get("predictions"):
+            self.predictions[name] = list(record["predictions"])
+        self.progress[name] = {"finished": "done"}.get(record["status"], record["status"])
+        self.refresh_table()
+        self.refresh_predictions()
+        self.refresh_status()
+
+    def on_compare_done(self, message: CompareDone) -> None:
+        """The thread has ended."""
+        if message.generation != self.generation:
+            return
+        self.running = False
+        if message.error:
+            self.error = message.error
+            self.notify(f"Comparison failed: {message.error}", severity="error")
+        for name, state in self.progress.items():
+            if state == "queued" or state.startswith("ep "):
+                self.progress[name] = "stopped"
+        self.refresh_table()
+        self.refresh_status()
+
+    # ----------------------------------------------------------------- panes
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The comparison rows of the finished topologies."""
+        return [row(self.records[n], self.threshold) for n in self.trained if n in self.records]
+
+    def refresh_table(self) -> None:
+        """Rebuild the table (four rows), keeping the cursor on the same topology."""
+        table = self.query_one("#compare-table", DataTable)
+        current = self._highlighted() if table.row_count else None
+        deterministic = getattr(self.app, "deterministic", False)
+        if not table.columns:
+            table.add_column("run", key="run")
+            for key in COLUMNS:
+                table.add_column(HEADERS[key], key=key)
+        for key in COLUMNS:
+            column = table.columns[key]
+            mark = " ▼" if key == self.sort_key else ""
+            column.label = table.columns[key].label.__class__(HEADERS[key] + mark)
+        lines = []
+        for name in NAMES:
+            record = self.records.get(name)
+            values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
+            lines.append((name, values))
+        if self.sort_key is not None:
+            key = self.sort_key
+            present = [item for item in lines if item[1].get(key) is not None]
+            absent = [item for item in lines if item[1].get(key) is None]
+            lines = sorted(present, key=lambda item: item[1][key]) + absent
+        table.clear()
+        for name, values in lines:
+            state = self.progress.get(name, "") if name in self.selected or name in self.progress else ""
+            run = ("✓ " if name in self.selected else "· ") + (state or ("" if name in self.selected else "off"))
+            cells = [run]
+            for key in COLUMNS:
+                if key in TIMINGS and deterministic and key in values:
+                    cells.append("·")
+                else:
+                    cells.append(cell_text(key, values.get(key)))
+            table.add_row(*cells, key=name)
+        if current is not None:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def refresh_predictions(self) -> None:
+        """t, input, target, then each trained topology's prediction."""
+        table = self.query_one("#compare-predictions", DataTable)
+        try:
+            problem = self.config.resolved().problem
+        except Exception:
+            return
+        inputs, targets = problem.inputs[0].tolist(), problem.targets[0].tolist()
+        table.clear(columns=True)
+        table.add_columns("t", "input", "target", *[SHORT.get(n, n) for n in self.trained])
+        for t, (x, y) in enumerate(zip(inputs, targets)):
+            cells = [str(t), f"{x:.3f}", f"{y:.3f}"]
+            for name in self.trained:
+                values = self.predictions.get(name)
+                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "–")
+            table.add_row(*cells)
+
+    def refresh_status(self) -> None:
+        """One line: what is happening, what is selected, how the table is sorted."""
+        selected = ", ".join(n for n in NAMES if n in self.selected) or "none"
+        if self.error:
+            state = self.error
+        elif self.running:
+            state = f"training {len(self.records) + 1} of {len(self.trained)}…"
+        elif self.records:
+            state = f"done: {len(self.records)} topologies · e exports"
+        else:
+            state = "idle"
+        sort = f" · sorted by {HEADERS[self.sort_key]}" if self.sort_key else ""
+        self.query_one("#compare-status", Static).update(
+            f"{state} · selected: {selected} · threshold {self.threshold:g}{sort}")
