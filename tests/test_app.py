@@ -376,3 +376,17 @@ def test_ctrl_q_quits_within_a_second_even_mid_training(moment: bytes) -> None:
         assert not stray, stray
     finally:
         terminal.close()
+
+
+async def test_quitting_mid_training_saves_the_run_as_stopped(tmp_path) -> None:
+    from tui_echo.core.runs import RunStore
+
+    app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
+    app.run_store = RunStore(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "training" and len(app.lab.history) > 10)
+        await pilot.press("ctrl+q")
+    [run] = app.run_store.list()
+    assert run.status == "stopped" and 10 < run.epochs < LONG

@@ -6,6 +6,8 @@ other screens (help, and later compare and runs) are pushed over it and keep its
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
 from functools import partial
@@ -32,6 +34,9 @@ from .core.topologies import TOPOLOGIES
 from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady, run_in_daemon
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
+
+
+QUIT_GRACE_S = 0.6
 
 
 def _exit_now(code: int) -> None:
@@ -180,6 +185,15 @@ class EchoApp(App[None]):
         """Stop any training and leave at once; uninterruptible work is abandoned, not awaited."""
         self.quitting = True
         self.workers.cancel_all()
+        # A cancelled training stops within a chunk and saves itself as "stopped" (~0.3 s with
+        # the model); give it that long, never more, so quitting stays under a second.
+        async def settle() -> None:
+            for worker in list(self.workers):
+                with contextlib.suppress(Exception):  # cancelled or failed: either way, done
+                    await worker.wait()
+
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(settle(), timeout=QUIT_GRACE_S)
         self.exit()
 
     def action_help(self) -> None:
