@@ -1,21 +1,30 @@
-"""Training loops: a compiled many-epochs-per-call loop (``fast``) and Keras' ``fit`` (the reference).
+"""Training loops: a compiled many-steps-per-call loop (``fast``) and Keras' ``fit`` (the reference).
 
 Both take a ``Config``, send events to ``on_event`` and poll ``should_stop`` between chunks, so
 another thread can cancel. Both report each epoch's loss the way ``fit`` does: the mean over the
 epoch's batches of the loss computed before each update, weighted by batch size.
 
 Why a compiled loop: with one tiny step per epoch, ``fit`` spends ~30 ms per epoch on Python
-machinery. The fast engine runs a ``tf.while_loop`` over training steps inside one
-``tf.function`` call, sized so each call takes about ``CHUNK_SECONDS``, and reads back the
-per-epoch losses and current predictions after each call.
+machinery. The fast engine runs a ``tf.while_loop`` over training steps inside one compiled
+call, sized so each call takes about ``CHUNK_SECONDS`` (a call may end inside an epoch), and
+reads back the per-epoch losses and current predictions after each call. The program is traced
+once per graph shape (``graph_key``) and runs first as a TF graph, which is ready in a fraction
+of a second; XLA runs the same trace 15-40x faster on small models but takes seconds to compile,
+so it is compiled in a background thread when that pays, and a run moves over to it between two
+calls (see "when to compile XLA" below). ``benchmarks/engine.py`` measures all of this.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
+import os
+import sys
+import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections import OrderedDict
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -36,7 +45,10 @@ from .events import (
 CHUNK_SECONDS = 0.05  # events and cancellation about this often
 MAX_CHUNK_STEPS = 8192  # the compiled loop's fixed loss buffer; chunks never run more steps
 PREDICT_EVERY_S = 0.25
-UNROLL_MAX_LENGTH = 16  # shorter sequences compile faster unrolled (measured: see benchmarks/engine.py)
+# Recurrences over at most this many steps are unrolled in the fast engine's copy of the model.
+# Measured at length 5: graph 4,700 vs 1,700 steps/s and tracing 0.45 vs 0.6 s; XLA 125,000 vs
+# 45,000 steps/s for about the same compile time.
+UNROLL_MAX_LENGTH = 16
 
 
 class Stop(Exception):
@@ -89,9 +101,14 @@ def _one_line(error: BaseException) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def _finished(config: Config, model: Any, history: list[float], wall: float, compile_s: float) -> Finished:
+def _finished(
+    config: Config, model: Any, history: list[float], wall: float, compile_s: float, outputs: Any = None
+) -> Finished:
+    """The Finished event; ``outputs`` are the model's outputs for all of X when already at hand."""
     problem = config.problem
-    predictions = problem.as_sequences(model(problem.X, training=False).numpy())
+    if outputs is None:
+        outputs = model(problem.X, training=False).numpy()
+    predictions = problem.as_sequences(outputs)
     steady = max(wall - compile_s, 1e-9)
     return Finished(
         history=tuple(history),
@@ -148,6 +165,46 @@ def fit_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[
 
 
 # --------------------------------------------------------------------------- fast (compiled)
+#
+# Where a first fast run of a tutorial shape spends its time (2-core CPU): tracing the program
+# ~0.15-0.3 s, instantiating the traced graph ~0.05-0.1 s, then 5,000-10,000 steps/s as a TF graph.
+# A cached rerun on XLA: ~0.5 ms per call plus 8-15 us per step.
+
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults, as fit uses
+# "auto": compile XLA in the background when it pays (see "when to compile XLA") and use it once
+# ready; "never": the TF graph only (deterministic arithmetic, e.g. for snapshots); "always":
+# compile XLA for every program at its first chunk.
+XLA = "auto"
+XLA_MAX_OPS = 6000  # bigger traced programs are not given to XLA (compile time and memory grow with them)
+OVERHEAD_BOUND_S = 0.002  # graph steps faster than this are dominated by per-op overhead, which XLA removes
+FIRST_PROBE_STEPS = 1  # the first timed chunk of a program; later chunks are sized from measured rates
+
+
+_grappler_lock = threading.Lock()
+_grappler_users = 0
+
+
+@contextlib.contextmanager
+def _without_grappler(tf: Any) -> Iterator[None]:
+    """Run our calls with Grappler off.
+
+    Grappler's rewrites cost ~0.35 s on a program's first call and did not make these loops
+    faster (measured). The setting is process-wide and part of how TF caches an instantiated
+    function, so every call of ours runs under it (a call made with it on would instantiate the
+    program again), and it is switched back on when no call of ours is running, for ``fit``.
+    """
+    global _grappler_users
+    with _grappler_lock:
+        _grappler_users += 1
+        if _grappler_users == 1:
+            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        with _grappler_lock:
+            _grappler_users -= 1
+            if _grappler_users == 0:
+                tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
 
 
 def _mix32(x: Any, tf: Any) -> Any:
@@ -166,134 +223,414 @@ def _permutation(seed: Any, epoch: Any, n: int, tf: Any) -> Any:
     return tf.argsort(_mix32(key ^ tf.range(n, dtype=tf.int64), tf), stable=True)
 
 
-class CompiledLoop:
-    """A model, its optimizer and a compiled chunk function for one graph shape.
+def _count_ops(function: Any) -> int:
+    """Nodes in a traced function and every function it calls: a proxy for XLA compile cost."""
+    graph_def = function.graph.as_graph_def()
+    return len(graph_def.node) + sum(len(f.node_def) for f in graph_def.library.function)
 
-    Reused across runs whose graph is the same (see ``graph_key``): a new run copies its initial
-    weights in, resets the optimizer and sets the learning rate, none of which retraces.
+
+class CompiledLoop:
+    """One traced training program for a graph shape (see ``graph_key``), run as a TF graph or by XLA.
+
+    The program is a pure function of tensors::
+
+        (weights, Adam m, Adam v, step, epoch sums, lr, X, y, steps, seed)
+            -> (weights, Adam m, Adam v, step, epoch sums, losses, epochs ended, predictions)
+
+    It runs ``steps`` training steps in a ``tf.while_loop`` and returns the loss of every epoch
+    that ended in them. Nothing lives in TF variables, so:
+
+    - one trace serves both executables: the XLA one wraps the traced graph (no second trace);
+    - a run moves from the graph to XLA by handing the same state tensors to the other one;
+    - a background thread can compile and time XLA on its own tensors while a run is going,
+      and nothing it touches is in use by another thread's call;
+    - learning rate and seed are arguments: a rerun with new ones never retraces or recompiles.
+
+    The model math is the Keras model's own (``stateless_call``), the loss is Keras' MSE and the
+    update is Keras' Adam written out on tensors, so histories match ``fit`` (see the tests).
     """
 
-    def __init__(self, config: Config, xla: bool) -> None:
+    def __init__(self, config: Config) -> None:
         tf, keras = runtime.load()
         self.tf = tf
-        unroll = config.length <= UNROLL_MAX_LENGTH
-        self.model = config.build_model(unroll=unroll)
-        self.model.compile(optimizer=keras.optimizers.Adam(config.lr), loss="mse")
-        self.model.optimizer.build(self.model.trainable_variables)
-        samples, batch = config.problem.samples, config.batch_size
-        self.steps_per_epoch = math.ceil(samples / batch)
+        problem = config.problem
+        # Unrolled recurrences trace, instantiate and run faster for short sequences (measured).
+        self.model = config.build_model(unroll=config.length <= UNROLL_MAX_LENGTH)
+        self.samples, self.batch = problem.samples, config.batch_size
+        self.steps_per_epoch = math.ceil(self.samples / self.batch)
+        self.shuffle = config.shuffle and self.steps_per_epoch > 1
+        self.show = problem.samples // problem.inputs.shape[0]  # rows of X that make the first sequence
         self.traces = 0
-        # Where the run is (global step, partial epoch sums) lives in variables, not arguments:
-        # XLA treated a changing scalar argument as a constant and recompiled on every call.
-        self._step = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._sums = tf.Variable([0.0, 0.0], dtype=tf.float32, trainable=False)
-        self._function = tf.function(self._chunk, jit_compile=xla, reduce_retracing=True, autograph=False)
-        self._samples, self._batch, self._shuffle = samples, batch, config.shuffle
-        self._show = config.problem.samples // config.problem.inputs.shape[0]
+        self.xla_compiles = 0
+        self._loss = keras.losses.MeanSquaredError()
+        self._per_row = keras.losses.MeanSquaredError(reduction=None)
+        # The state keeps every weight in one flat vector (and Adam's moments likewise): the
+        # update is then a handful of ops instead of a handful per weight tensor, which traces,
+        # instantiates and runs faster; the arithmetic per element is the same.
+        self._shapes = [tuple(v.shape) for v in self.model.trainable_variables]
+        self._sizes = [int(np.prod(shape)) for shape in self._shapes]
+        size = sum(self._sizes)
+        self._specs = [
+            tf.TensorSpec([size], tf.float32),  # weights
+            tf.TensorSpec([size], tf.float32),  # Adam m
+            tf.TensorSpec([size], tf.float32),  # Adam v
+            tf.TensorSpec([], tf.int64),  # global step
+            tf.TensorSpec([2], tf.float32),  # the running epoch's loss total and sample count
+            tf.TensorSpec([], tf.float32),  # learning rate
+            tf.TensorSpec(problem.X.shape, tf.float32),
+            tf.TensorSpec(problem.y.shape, tf.float32),
+            tf.TensorSpec([], tf.int64),  # steps to run
+            tf.TensorSpec([], tf.int64),  # seed
+            tf.TensorSpec([], tf.bool),  # whether to compute predictions after the steps
+        ]
+        function = tf.function(self._chunk, autograph=False)
+        self.graph = function.get_concrete_function(*self._specs)
+        self.ops = _count_ops(self.graph)
+        self.graph_instantiated = False
+        self.xla: Any = None
+        self.xla_state = "none"  # none, queued, compiling, ready, failed, declined
+        self.xla_seconds: float | None = None
+        self.xla_error: str | None = None
+        self._xla_args: tuple | None = None
+        self.rate: dict[str, float | None] = {"graph": None, "xla": None}  # steps/s, for chunk sizes
+        self.last_chunks: dict[str, int] = {}  # chunks the latest run ran on each executable
+        self.last_switch: int | None = None  # the step at which the latest run moved to XLA
+        self._lock = threading.Lock()
+        self._compiled = threading.Event()
 
-    def reset(self, weights: list[np.ndarray], lr: float) -> None:
-        """Start a new run: these initial weights, a fresh Adam at this learning rate."""
-        self.model.set_weights(weights)
-        optimizer = self.model.optimizer
-        for variable in optimizer.variables:
-            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
-        optimizer.learning_rate.assign(lr)
-        self._step.assign(0)
-        self._sums.assign([0.0, 0.0])
+    # -- running
 
-    @property
-    def step(self) -> int:
-        """Training steps taken in this run."""
-        return int(self._step.numpy())
-
-    def run(self, X: Any, y: Any, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Run ``steps`` more training steps; return (losses of the epochs that ended, predictions)."""
+    def start(self, weights: list[np.ndarray]) -> list[Any]:
+        """The state tensors a run starts from: these weights, a fresh Adam, step 0."""
         tf = self.tf
-        args = (X, y, tf.constant(steps, tf.int64), tf.constant(seed, tf.int64))
-        if self.traces == 0:
-            # Grappler's graph rewrites cost ~0.35 s on the first call and made these small
-            # loops slower, not faster (measured); skip them for our function only.
-            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-            try:
-                losses, ended, predictions = self._function(*args)
-            finally:
-                tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
-        else:
-            losses, ended, predictions = self._function(*args)
-        return losses.numpy()[: int(ended)], predictions.numpy()
+        flat = np.concatenate([np.asarray(w, np.float32).ravel() for w in weights])
+        zeros = tf.zeros(flat.shape, tf.float32)
+        return [tf.constant(flat), zeros, zeros, tf.constant(0, tf.int64), tf.zeros([2], tf.float32)]
 
-    def _chunk(self, X, y, steps, seed):  # noqa: ANN001 - traced by TF
-        """Traced once per graph shape: a while loop over training steps, losses kept per epoch."""
+    def weights(self, state: list[Any]) -> list[np.ndarray]:
+        """The weights in a state, shaped as the model's ``get_weights``."""
+        flat = state[0].numpy()
+        bounds = np.cumsum([0, *self._sizes])
+        return [flat[a:b].reshape(shape) for a, b, shape in zip(bounds[:-1], bounds[1:], self._shapes)]
+
+    def run(
+        self, executable: Any, state: list[Any], lr: Any, X: Any, y: Any, steps: int, seed: Any,
+        predict: bool = True,
+    ) -> tuple[list[Any], np.ndarray, np.ndarray | None]:
+        """``steps`` more steps: (the new state, losses of the epochs that ended, predictions or None)."""
+        tf = self.tf
+        with _without_grappler(tf):
+            out = executable(*state, lr, X, y, tf.constant(steps, tf.int64), seed, tf.constant(predict))
+        losses, ended, predictions = out[-3:]
+        return list(out[:-3]), losses.numpy()[: int(ended)], predictions.numpy() if predict else None
+
+    def _chunk(self, *flat: Any) -> list[Any]:  # traced once per graph shape
         tf = self.tf
         self.traces += 1
-        model, optimizer = self.model, self.model.optimizer
-        n, batch, per_epoch = self._samples, self._batch, self.steps_per_epoch
+        model = self.model
+        w, m, v, step0, sums, lr, X, y, steps, seed, predict = flat
+
+        def unflatten(vector: Any) -> list:
+            pieces = tf.split(vector, self._sizes)
+            return [tf.reshape(piece, shape) for piece, shape in zip(pieces, self._shapes)]
+
+        n, batch, per_epoch = self.samples, self.batch, self.steps_per_epoch
         last = n - (per_epoch - 1) * batch  # Keras keeps a short last batch
+        frozen = [v.value for v in model.non_trainable_variables]
 
-        def order(epoch):
-            if self._shuffle and per_epoch > 1:
-                return _permutation(seed, epoch, n, tf)
-            return tf.range(n, dtype=tf.int32)  # one batch: order cannot change the gradient
+        def train_on(indices: Any, w: Any, m: Any, v: Any, step: Any, size: Any = None) -> tuple:
+            """One Adam step on the rows ``indices`` (all rows when None): (loss, w, m, v).
 
-        def train_on(indices):
-            xb, yb = tf.gather(X, indices), tf.gather(y, indices)
+            With ``size``, only the first ``size`` of the ``batch`` rows count (the short last
+            batch, padded so that one traced step serves every batch: tracing and compiling a
+            second copy of the step cost as much as the first)."""
+            xb, yb = (X, y) if indices is None else (tf.gather(X, indices), tf.gather(y, indices))
             with tf.GradientTape() as tape:
-                predicted = model(xb, training=True)
-                loss = model.compute_loss(x=xb, y=yb, y_pred=predicted, training=True)
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            return loss
+                tape.watch(w)
+                predicted, _ = model.stateless_call(unflatten(w), frozen, xb, training=True)
+                if size is None:
+                    loss = self._loss(yb, predicted)
+                else:  # Keras' mean over the real rows' elements; padded rows weigh 0
+                    per_row = self._per_row(yb, predicted)  # mean over the last axis, like Keras
+                    weights = tf.cast(tf.range(batch) < size, per_row.dtype)
+                    weights = tf.reshape(weights, [batch] + [1] * (len(per_row.shape) - 1))
+                    elements = tf.cast(size * int(np.prod(per_row.shape[1:])), per_row.dtype)
+                    loss = tf.reduce_sum(per_row * weights) / elements
+            g = tape.gradient(loss, w)
+            # keras.optimizers.Adam.update_step, expression for expression (so fit matches exactly).
+            local_step = tf.cast(step + 1, tf.float32)
+            beta_1_power = tf.pow(tf.constant(ADAM_BETA_1, tf.float32), local_step)
+            beta_2_power = tf.pow(tf.constant(ADAM_BETA_2, tf.float32), local_step)
+            alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+            m = m + (g - m) * (1 - ADAM_BETA_1)
+            v = v + (tf.square(g) - v) * (1 - ADAM_BETA_2)
+            w = w - (m * alpha) / (tf.sqrt(v) + ADAM_EPSILON)
+            return loss, w, m, v
 
-        def body(i, perm, total, count, losses, ended):
+        def order(epoch: Any) -> Any:
+            return _permutation(seed, epoch, n, tf)
+
+        def body(i, perm, total, count, losses, ended, w, m, v):  # noqa: ANN001 - traced
             step = step0 + i
-            epoch, b = step // per_epoch, step % per_epoch
-            perm = tf.cond(tf.equal(b, 0), lambda: order(epoch), lambda: perm)
-            start = tf.cast(b * batch, tf.int32)
-
-            def take(size: int):
+            if per_epoch == 1:  # full batch: no indexing at all
+                loss, w, m, v = train_on(None, w, m, v, step)
+                size = float(n)
+                total, count = loss * size, tf.constant(size)
+                done = True
+            else:
+                epoch, b = step // per_epoch, step % per_epoch
+                if self.shuffle:
+                    perm = tf.cond(tf.equal(b, 0), lambda: order(epoch), lambda: perm)
                 # gather, not tf.slice: XLA compiles a dynamic slice start as a constant and
                 # recompiled on every call.
-                return tf.gather(perm, start + tf.range(size))
+                start = tf.cast(b * batch, tf.int32)
 
-            if last == batch:
-                loss, size = train_on(take(batch)), float(batch)
-            else:
-                is_last = tf.equal(b, per_epoch - 1)
-                loss = tf.cond(
-                    is_last,
-                    lambda: train_on(take(last)),
-                    lambda: train_on(take(batch)),
-                )
-                size = tf.where(is_last, float(last), float(batch))
-            total, count = total + loss * size, count + size
-            epoch_done = tf.equal(b, per_epoch - 1)
-            mean = tf.math.divide_no_nan(total, count)
-            losses = tf.cond(
-                epoch_done,
-                lambda: tf.tensor_scatter_nd_update(losses, [[ended]], [mean]),
-                lambda: losses,
-            )
-            ended = ended + tf.cast(epoch_done, tf.int32)
-            total = tf.where(epoch_done, 0.0, total)
-            count = tf.where(epoch_done, 0.0, count)
-            return i + 1, perm, total, count, losses, ended
+                def take(size: int) -> Any:
+                    return tf.gather(perm, start + tf.range(size))
 
-        step0 = self._step.read_value()
-        perm0 = order(step0 // per_epoch)
-        total, count = self._sums[0], self._sums[1]
-        loop_vars = (tf.constant(0, tf.int64), perm0, total, count, tf.zeros([MAX_CHUNK_STEPS]), tf.constant(0))
-        _, _, total, count, losses, ended = tf.while_loop(
+                if last == batch:
+                    loss, w, m, v = train_on(take(batch), w, m, v, step)
+                    size = float(batch)
+                else:
+                    is_last = tf.equal(b, per_epoch - 1)
+                    size = tf.where(is_last, last, batch)
+                    # The short last batch is padded with rows from the start of the epoch's order.
+                    indices = tf.gather(perm, (start + tf.range(batch)) % n)
+                    loss, w, m, v = train_on(indices, w, m, v, step, size)
+                    size = tf.cast(size, tf.float32)
+                total, count = total + loss * size, count + size
+                done = tf.equal(b, per_epoch - 1)
+            # Keras' Mean loss tracker: weighted total over count, divide_no_nan (plain / was 1 ulp off).
+            # The slot ``ended`` is written every step; only an ended epoch moves past it.
+            losses = tf.tensor_scatter_nd_update(losses, [[ended]], [tf.math.divide_no_nan(total, count)])
+            if done is True:
+                return i + 1, perm, tf.constant(0.0), tf.constant(0.0), losses, ended + 1, w, m, v
+            ended = ended + tf.cast(done, tf.int32)
+            total = tf.where(done, 0.0, total)
+            count = tf.where(done, 0.0, count)
+            return i + 1, perm, total, count, losses, ended, w, m, v
+
+        if self.shuffle:
+            perm0 = order(step0 // per_epoch)
+        else:
+            perm0 = tf.range(n, dtype=tf.int32)
+        loop_vars = (
+            tf.constant(0, tf.int64),
+            perm0,
+            sums[0],
+            sums[1],
+            tf.zeros([MAX_CHUNK_STEPS], tf.float32),
+            tf.constant(0, tf.int32),
+            w,
+            m,
+            v,
+        )
+        _, _, total, count, losses, ended, w, m, v = tf.while_loop(
             lambda i, *_: i < steps, body, loop_vars, maximum_iterations=MAX_CHUNK_STEPS
         )
-        self._step.assign_add(steps)
-        self._sums.assign(tf.stack([total, count]))
-        predictions = model(X[: self._show], training=False)
-        return losses, ended, predictions
+        def predictions() -> Any:
+            return model.stateless_call(unflatten(w), frozen, X[: self.show], training=False)[0]
+
+        # Only when asked: at length 500 a forward pass costs as much as ~10% of a chunk.
+        shape = [self.show, *model.output_shape[1:]]
+        shown = tf.cond(predict, predictions, lambda: tf.zeros(shape, tf.float32))
+        return [w, m, v, step0 + steps, tf.stack([total, count]), losses, ended, shown]
+
+    # -- XLA, compiled in another thread
+
+    def want_xla(self, state: list[Any], lr: Any, X: Any, y: Any, seed: Any, *, now: bool) -> None:
+        """Ask for the XLA executable: compiled at once (``now``) or once the process is idle."""
+        with self._lock:
+            if self.xla_state != "none":
+                return
+            self.xla_state = "compiling" if now else "queued"
+            self._xla_args = (state, lr, X, y, seed)
+        if now:
+            _start_compile(self, background=False)
+        else:
+            with _queue_lock:
+                _queue.append(self)
+
+    def decline_xla(self) -> None:
+        with self._lock:
+            if self.xla_state == "none":
+                self.xla_state = "declined"
+
+    def wait_xla(self, timeout: float | None = None) -> bool:
+        """Wait for a compile that was started or queued; True when none is pending."""
+        if self.xla_state not in ("compiling", "queued"):
+            return True
+        return self._compiled.wait(timeout)
+
+    def _compile_xla(self) -> None:
+        tf = self.tf
+        state, lr, X, y, seed = self._xla_args
+        try:
+            began = time.perf_counter()
+            graph = self.graph
+            executable = tf.function(lambda *a: graph(*a), jit_compile=True, autograph=False)
+            executable = executable.get_concrete_function(*self._specs)  # traces one call op
+            self.run(executable, state, lr, X, y, 0, seed, False)  # the first call compiles
+            self.xla_compiles += 1
+            self.xla_seconds = time.perf_counter() - began
+            _compile_seconds_per_op.append(self.xla_seconds / self.ops)
+            # Time a few calls (on this thread's own tensors) so the first XLA chunk is sized about
+            # right; the best rate seen, as a busy machine only ever makes a call slower.
+            steps, best, spent = 1, 0.0, 0.0
+            while spent < CHUNK_SECONDS and steps <= MAX_CHUNK_STEPS:
+                t0 = time.perf_counter()
+                self.run(executable, state, lr, X, y, steps, seed, False)
+                took = time.perf_counter() - t0
+                spent += took
+                best = max(best, steps / took)
+                steps *= 4
+            self.rate["xla"] = best
+            self.xla = executable
+            self.xla_state = "ready"
+        except Exception as error:  # XLA cannot compile every op; the graph keeps going
+            self.xla_error = f"{type(error).__name__}: {_one_line(error)}"
+            self.xla_state = "failed"
+        finally:
+            self._xla_args = None
+            self._compiled.set()
 
 
-def graph_key(config: Config, xla: bool) -> tuple:
-    """What changes the compiled graph. Learning rate and seed do not: they are values, not shapes."""
+# --------------------------------------------------------------------------- when to compile XLA
+#
+# Measured on 2 CPU cores: XLA compiles the tutorial programs in ~1.1-1.5 s (2.5-4.5 s when the
+# machine is busy) and then runs them 15-40x faster than the graph; a tutorial run is over ~0.3 s
+# after tracing, so XLA never pays inside a first tutorial run, but makes every rerun ~20x faster.
+# For programs whose steps are not dominated by per-op overhead (length 50+, units 64+, batch 32)
+# XLA was 1.4-3x faster but took 4-15 s and ~1 GB to compile; compiling alongside a training
+# that uses both cores slows it meanwhile, so the bar is higher there. Compile time grows with
+# the traced program's size (~4 ms per op here); TimeDistributed at length 500 (13,000 ops,
+# reportedly 18 s and 1.7 GB) is over XLA_MAX_OPS and stays on the graph.
+#
+# So: XLA is compiled at once when the rest of this run on the graph would take a few times the
+# expected compile time (it pays within the run); and it is queued for reruns when the program is
+# overhead-bound and small: queued compiles start once no fast run has been going for XLA_IDLE_S.
+# Compiles run one at a time, at the lowest CPU priority, so a training and the UI keep their
+# cores. A process that ends right after its run (``tui-echo run``) never starts a queued one; a
+# compile that has started is waited for at exit (exiting while LLVM compiles aborted the process).
+
+XLA_IDLE_S = 1.0
+XLA_PAYS_FACTOR = 1.5  # compile during a run when the graph would need this many compile times more
+XLA_UNSURE_FACTOR = 2.5  # ... or this many when the program is not overhead-bound (smaller gain)
+_compile_seconds_per_op = [0.004]  # estimate, refined by every compile (measured 0.002-0.006)
+
+_compile_lock = threading.Lock()  # one compile at a time
+_queue: list[CompiledLoop] = []
+_queue_lock = threading.Lock()
+_active_runs = 0
+_idle_timer: threading.Timer | None = None
+
+
+def _expected_compile_s(loop: CompiledLoop) -> float:
+    per_op = sorted(_compile_seconds_per_op)[len(_compile_seconds_per_op) // 2]
+    return per_op * loop.ops
+
+
+def _xla_decision(loop: CompiledLoop, remaining_steps: int) -> str | None:
+    """Whether to compile XLA for ``loop``: "now" (it pays within this run), "queue" (for reruns),
+    "no" (never for this program), or None (not now)."""
+    if XLA == "never":
+        return None
+    if XLA == "always":
+        return "now"
+    if loop.ops > XLA_MAX_OPS:
+        return "no"
+    rate = loop.rate["graph"]
+    if rate is None:
+        return None
+    overhead_bound = 1.0 / rate < OVERHEAD_BOUND_S
+    factor = XLA_PAYS_FACTOR if overhead_bound else XLA_UNSURE_FACTOR
+    if remaining_steps / rate > factor * _expected_compile_s(loop):
+        return "now"
+    return "queue" if overhead_bound else None
+
+
+def _ask_for_xla(loop: CompiledLoop, decision: str | None, args: tuple) -> None:
+    if decision == "now":
+        loop.want_xla(*args, now=True)
+    elif decision == "queue":
+        loop.want_xla(*args, now=False)
+    elif decision == "no":
+        loop.decline_xla()
+
+
+def _start_compile(loop: CompiledLoop, *, background: bool) -> None:
+    """Compile ``loop``'s XLA executable in a new non-daemon thread (Python waits for it at exit).
+
+    The thread runs at the lowest CPU priority: with two cores a training and the UI keep theirs,
+    and the compile still gets whatever core is free. ``background``: a queued compile, which
+    starts the next queued one when it is done.
+    """
+
+    def work() -> None:
+        if sys.platform.startswith("linux"):
+            try:  # this thread only: Linux gives every thread its own nice value
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except OSError:
+                pass
+        with _compile_lock:
+            loop._compile_xla()
+        if background:
+            _compile_queued()
+
+    try:
+        threading.Thread(target=work, name="tui-echo-xla", daemon=False).start()
+    except RuntimeError:  # the interpreter is shutting down
+        loop.xla_state = "none"
+        loop._compiled.set()
+
+
+def _compile_queued() -> None:
+    """Start the next queued compile if no fast run is going."""
+    while True:
+        with _queue_lock:
+            if _active_runs or not _queue:
+                return
+            loop = _queue.pop(0)
+        with loop._lock:
+            if loop.xla_state != "queued":
+                continue
+            if not any(kept is loop for kept in _loops.values()):  # evicted meanwhile
+                loop.xla_state = "none"
+                continue
+            loop.xla_state = "compiling"
+        _start_compile(loop, background=True)
+        return
+
+
+def _run_began() -> None:
+    global _active_runs, _idle_timer
+    with _queue_lock:
+        _active_runs += 1
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+            _idle_timer = None
+
+
+def _run_ended() -> None:
+    global _active_runs, _idle_timer
+    with _queue_lock:
+        _active_runs -= 1
+        if _active_runs == 0 and _queue:
+            # A daemon timer: a process that exits before it fires starts nothing.
+            _idle_timer = threading.Timer(XLA_IDLE_S, _compile_queued)
+            _idle_timer.daemon = True
+            _idle_timer.start()
+
+
+# --------------------------------------------------------------------------- programs by shape
+
+
+def graph_key(config: Config) -> tuple:
+    """What changes the compiled program. Learning rate, seed and data values do not: they are inputs."""
+    if config.batch_size is None or config.units is None or config.sequences is None:
+        config = config.resolved()  # (a resolved config keeps its problem: random data is not redrawn)
     problem = config.problem
+    steps_per_epoch = math.ceil(problem.samples / config.batch_size)
     return (
         config.topology,
         problem.X.shape,
@@ -303,59 +640,170 @@ def graph_key(config: Config, xla: bool) -> tuple:
         config.layers,
         config.bidirectional,
         config.batch_size,
-        config.shuffle,
-        xla,
+        config.shuffle and steps_per_epoch > 1,  # one batch per epoch: order cannot matter
     )
 
 
-_loops: dict[tuple, CompiledLoop] = {}
+MAX_PROGRAMS = 16  # programs kept for reruns; the least recently used goes first
+_loops: "OrderedDict[tuple, CompiledLoop]" = OrderedDict()
+_loops_lock = threading.Lock()
+_gc_frozen = False
 
 
-def compiled_loop(config: Config, xla: bool) -> tuple[CompiledLoop, bool]:
-    """The cached loop for this graph shape, and whether it was already there."""
-    key = graph_key(config, xla)
-    cached = key in _loops
-    if not cached:
-        _loops[key] = CompiledLoop(config, xla)
-    return _loops[key], cached
+def compiled_loop(config: Config) -> tuple[CompiledLoop, bool]:
+    """The cached program for this graph shape (traced now if new), and whether it was cached."""
+    global _gc_frozen
+    key = graph_key(config)
+    with _loops_lock:
+        cached = key in _loops
+        if not cached:
+            if not _gc_frozen:
+                # TensorFlow and Keras leave ~300k long-lived objects; a full collection over them
+                # (~0.17 s) kept landing inside tracing. Frozen, they are never scanned again.
+                gc.freeze()
+                _gc_frozen = True
+            _loops[key] = CompiledLoop(config)
+            while len(_loops) > MAX_PROGRAMS:
+                _loops.popitem(last=False)  # a run or compile still using it keeps it alive
+        _loops.move_to_end(key)
+        return _loops[key], cached
+
+
+def warm(config: Config, *, xla: bool = True) -> CompiledLoop:
+    """Get ``config``'s program ready ahead of a run: trace it here (if new) and, with ``xla``,
+    start compiling its XLA executable in the background now (a front end can call this while
+    a person is still choosing settings). Returns the program."""
+    tf, _ = runtime.load()
+    config = config.resolved()
+    loop, _ = compiled_loop(config)
+    if xla and loop.ops <= XLA_MAX_OPS:
+        with _queue_lock:
+            if loop in _queue:
+                _queue.remove(loop)
+        with loop._lock:
+            if loop.xla_state == "queued":
+                loop.xla_state = "none"
+        problem = config.problem
+        state = [tf.zeros(spec.shape, spec.dtype) for spec in loop._specs[:5]]  # any values compile
+        args = (state, tf.constant(config.lr, tf.float32), tf.constant(problem.X), tf.constant(problem.y))
+        loop.want_xla(*args, tf.constant(config.seed, tf.int64), now=True)
+    return loop
+
+
+def clear_programs() -> None:
+    """Forget every cached program (the next run of any shape traces again); waits for compiles."""
+    wait_for_xla()
+    with _loops_lock:
+        _loops.clear()
+
+
+def wait_for_xla(timeout: float | None = None) -> bool:
+    """Wait until no XLA compile is running or queued (benchmarks, tests); True if none is left.
+
+    Queued compiles are started now rather than after the idle delay.
+    """
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    _compile_queued()
+    for loop in list(_loops.values()):
+        left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        if not loop.wait_xla(left):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- the fast loop
+
+
+def _chunk_steps(rate: float | None, remaining: int) -> int:
+    """Steps for the next call: about ``CHUNK_SECONDS`` at ``rate``, never a tiny tail left over."""
+    steps = FIRST_PROBE_STEPS if rate is None else int(rate * CHUNK_SECONDS)
+    steps = max(1, min(steps, MAX_CHUNK_STEPS, remaining))
+    if remaining - steps <= steps // 4:
+        steps = min(remaining, MAX_CHUNK_STEPS)
+    return steps
 
 
 def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
     """Chunks of compiled steps, each about ``CHUNK_SECONDS`` long, with events between them."""
+    _run_began()
+    try:
+        return _fast_loop(config, model, emit, should_stop)
+    finally:
+        _run_ended()
+
+
+def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
     tf, _ = runtime.load()
     start = time.perf_counter()
     problem = config.problem
-    loop, cached = compiled_loop(config, xla=False)
-    loop.reset(model.get_weights(), config.lr)
+    fresh = graph_key(config) not in _loops
+    if fresh:
+        emit(Compiling("graph"))  # tracing starts now
+    loop, _ = compiled_loop(config)
+    state = loop.start(model.get_weights())
     X, y = tf.constant(problem.X), tf.constant(problem.y)
-    total_steps = config.epochs * loop.steps_per_epoch
+    lr, seed = tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)
+    total = config.epochs * loop.steps_per_epoch
+    mode = "xla" if loop.xla_state == "ready" and XLA != "never" else "graph"
+    compile_s = 0.0
+    if mode == "graph" and not loop.graph_instantiated:
+        if not fresh:
+            emit(Compiling("graph"))
+        state, _, _ = loop.run(loop.graph, state, lr, X, y, 0, seed, False)  # the first call instantiates
+        loop.graph_instantiated = True
+        compile_s = time.perf_counter() - start
+    else:
+        emit(Compiling("cached"))
+    emit(Compiled(compile_s))
     history: list[float] = []
-    step, steps, compile_s, predicted_at = 0, 1, 0.0, 0.0
-    emit(Compiling("cached" if cached else "xla"))
-    while step < total_steps:
-        steps = min(steps, total_steps - step, MAX_CHUNK_STEPS)
-        began = time.perf_counter()
-        losses, predictions = loop.run(X, y, steps, config.seed)
-        took = time.perf_counter() - began
-        step += steps
-        if step == steps:  # the first call traced and compiled (unless cached)
-            compile_s = 0.0 if cached else took
-            emit(Compiled(compile_s))
-        elif took > 0:
-            steps = max(1, min(MAX_CHUNK_STEPS, int(steps * CHUNK_SECONDS / took)))
-        if len(losses):
-            emit(Epochs(len(history) + 1, tuple(float(v) for v in losses), time.perf_counter() - start))
-            history.extend(float(v) for v in losses)
-        now = time.perf_counter()
-        if now - predicted_at >= PREDICT_EVERY_S or step >= total_steps:
-            predicted_at = now
-            shown = predictions.reshape(-1)[: problem.inputs.shape[1]]
-            emit(Predictions(len(history), tuple(float(v) for v in shown)))
-        if step < total_steps and should_stop():
-            model.set_weights(loop.model.get_weights())
-            raise Stop
-    model.set_weights(loop.model.get_weights())
-    return _finished(config, model, history, time.perf_counter() - start, compile_s)
+    step, predicted_at = 0, -math.inf
+    chunks = {"graph": 0, "xla": 0}
+    loop.last_chunks, loop.last_switch = chunks, None
+    try:
+        while step < total:
+            if mode == "graph" and loop.xla_state == "ready" and XLA != "never":
+                mode = "xla"  # the state tensors carry over as they are
+                loop.last_switch = step
+            elif mode == "xla" and chunks["xla"] >= 5 and loop.rate["xla"] < 0.5 * (loop.rate["graph"] or 0):
+                mode = "graph"  # XLA much slower here (never seen so far): back for the rest of the run
+            steps = _chunk_steps(loop.rate[mode], total - step)
+            executable = loop.xla if mode == "xla" else loop.graph
+            began = time.perf_counter()
+            # Predictions when due by the time this chunk ends, and always with the last one.
+            predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
+            state, losses, predictions = loop.run(executable, state, lr, X, y, steps, seed, predict)
+            took = time.perf_counter() - began
+            step += steps
+            chunks[mode] += 1
+            # Steps per second for sizing chunks. A short call is mostly fixed overhead and
+            # understates the rate, so it may raise the estimate but not lower it.
+            seen, rate = steps / max(took, 1e-9), loop.rate[mode]
+            if rate is None or took >= CHUNK_SECONDS / 5:
+                loop.rate[mode] = seen if rate is None else 0.5 * (rate + seen)
+            elif seen > rate:
+                loop.rate[mode] = seen
+            if mode == "graph" and loop.xla_state == "none":
+                trusted = took >= CHUNK_SECONDS / 5 or chunks["graph"] >= 3  # a rate worth deciding on
+                if trusted or XLA == "always":
+                    _ask_for_xla(loop, _xla_decision(loop, total - step), (state, lr, X, y, seed))
+            now = time.perf_counter()
+            if len(losses):
+                values = losses.tolist()
+                emit(Epochs(len(history) + 1, tuple(values), now - start))
+                history.extend(values)
+            if predictions is not None:
+                predicted_at = now
+                shown = predictions.reshape(-1)[: problem.inputs.shape[1]]
+                emit(Predictions(len(history), tuple(shown.tolist())))
+            if step < total and should_stop():
+                model.set_weights(loop.weights(state))
+                raise Stop
+    finally:
+        if loop.xla_state == "none":  # decided at the end for runs too short to decide during
+            _ask_for_xla(loop, _xla_decision(loop, 0), (state, lr, X, y, seed))
+    model.set_weights(loop.weights(state))
+    outputs = predictions if loop.show == problem.samples else None
+    return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)
 
 
 ENGINES: dict[str, Callable[[Config, Any, Listener, Callable[[], bool]], Finished]] = {
