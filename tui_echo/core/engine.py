@@ -509,9 +509,10 @@ class CompiledLoop:
 # So: XLA is compiled at once when the rest of this run on the graph would take a few times the
 # expected compile time (it pays within the run); and it is queued for reruns when the program is
 # overhead-bound and small: queued compiles start once no fast run has been going for XLA_IDLE_S.
-# Compiles run one at a time, at the lowest CPU priority, so a training and the UI keep their
-# cores. A process that ends right after its run (``tui-echo run``) never starts a queued one; a
-# compile that has started is waited for at exit (exiting while LLVM compiles aborted the process).
+# Compiles run one at a time; queued ones at the lowest CPU priority, so a training and the UI
+# keep their cores. A process that ends right after its run (``tui-echo run``) never starts a
+# queued one; a compile that has started is waited for at exit (exiting while LLVM compiles
+# aborted the process).
 
 XLA_IDLE_S = 1.0
 XLA_PAYS_FACTOR = 1.5  # compile during a run when the graph would need this many compile times more
@@ -561,13 +562,14 @@ def _ask_for_xla(loop: CompiledLoop, decision: str | None, args: tuple) -> None:
 def _start_compile(loop: CompiledLoop, *, background: bool) -> None:
     """Compile ``loop``'s XLA executable in a new non-daemon thread (Python waits for it at exit).
 
-    The thread runs at the lowest CPU priority: with two cores a training and the UI keep theirs,
-    and the compile still gets whatever core is free. ``background``: a queued compile, which
-    starts the next queued one when it is done.
+    ``background``: a queued compile, for reruns. It runs at the lowest CPU priority (a training
+    or the UI keep their cores; it gets whatever is free) and starts the next queued one when done.
+    A compile for the running training keeps normal priority: at the lowest, other processes on a
+    busy machine starved it until the run was over (measured).
     """
 
     def work() -> None:
-        if sys.platform.startswith("linux"):
+        if background and sys.platform.startswith("linux"):
             try:  # this thread only: Linux gives every thread its own nice value
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
             except OSError:
