@@ -234,7 +234,17 @@ def test_long_run_moves_to_xla_midway(monkeypatch: pytest.MonkeyPatch) -> None:
     """Start on the graph, compile XLA alongside, move over at a chunk boundary: one continuous run."""
     monkeypatch.setattr(engine, "XLA", "auto")
     config = Config(topology="many-to-one", length=6, epochs=40_000).resolved()  # a shape no test used
-    hybrid, events = train(config)
+
+    def hold_while_xla_compiles() -> bool:
+        # On a busy machine the graph path can finish all 40,000 epochs before XLA is compiled;
+        # holding the graph between chunks (bounded) makes the switch happen every time.
+        loop = engine.compiled_loop(config)[0]
+        deadline = time.monotonic() + 120
+        while loop.xla_state in ("queued", "compiling") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return False
+
+    hybrid, events = train(config, should_stop=hold_while_xla_compiles)
     loop = engine.compiled_loop(config)[0]
     assert loop.xla_state == "ready", loop.xla_error
     assert loop.last_chunks["graph"] >= 1 and loop.last_chunks["xla"] >= 1
