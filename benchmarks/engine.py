@@ -1,7 +1,7 @@
 """The fast engine against ``model.fit``, side by side in one process, on the same workloads.
 
-    .venv/bin/python benchmarks/engine.py            # full: about 15 minutes on 2 CPU cores
-    .venv/bin/python benchmarks/engine.py --quick    # about 3 minutes: shorter fit runs, extrapolated
+    .venv/bin/python benchmarks/engine.py            # full: 13-18 minutes on 2 busy CPU cores
+    .venv/bin/python benchmarks/engine.py --quick    # ~1.5 minutes: fit extrapolated, smaller shapes
 
 For each tutorial training (``Config(topology=t)``, its default epochs) it prints:
 
