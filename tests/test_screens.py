@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
-import time
 from typing import Callable
 
 import pytest
-from rich.console import Console
 from textual.widgets import DataTable
 
 from tui_echo.app import EchoApp
@@ -21,26 +18,15 @@ from tui_echo.screens.explain import ExplainScreen
 from tui_echo.screens.runs import RunsScreen, RunView
 from tui_echo.widgets import ConfigForm, PredictionTable, SummaryPane
 
+from test_app import screen_text, wait_for as lab_wait_for  # noqa: E402  (tests/ is on sys.path)
+
 SIZE = (120, 40)
 EPOCHS = 20
 
 
-def screen_text(app: EchoApp) -> str:
-    """What the terminal shows now, as plain text."""
-    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
-                      force_terminal=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
-
-
 async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
-    """Let the app run until ``predicate()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
-    await pilot.pause()
+    """The lab tests' wait, with longer patience: comparisons train four models."""
+    await lab_wait_for(pilot, predicate, timeout, what)
 
 
 async def finish_comparison(pilot) -> CompareScreen:
