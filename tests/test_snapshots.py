@@ -4,12 +4,10 @@ The app runs in ``deterministic`` mode, which leaves out what differs run to run
 epochs per second, compile time, the device); everything else on screen comes from a seeded
 training. Review ``snapshot_report.html`` before accepting a change with ``--snapshot-update``.
 
-The fast engine may switch a run to XLA part-way, depending on timing and on what earlier runs
-in the process compiled; XLA's arithmetic differs from the graph's in the last digits (seen:
-8.7929e-03 against 8.7930e-03 at one epoch), and a cached program that XLA already compiled is
-used whatever ``engine.XLA`` says. So each snapshot run starts from an empty program cache with
-``engine.XLA = "never"``: the graph path every time, whatever ran before in the process.
-(Both are engine internals; a public way to pin the path would be better.) If the engine's arithmetic changes,
+A rerun in the same process runs on XLA once an earlier run's program has been compiled for it;
+XLA's arithmetic differs from the graph's in the last digits (seen: 8.7929e-03 against
+8.7930e-03 at one epoch). So each snapshot run starts from an empty program cache with
+``engine.XLA = "never"``: the graph path every time, whatever ran before in the process. If the engine's arithmetic changes,
 the losses shown change with it: check the new picture and update.
 """
 

@@ -10,8 +10,9 @@ call, sized so each call takes about ``CHUNK_SECONDS`` (a call may end inside an
 reads back the per-epoch losses and current predictions after each call. The program is traced
 once per graph shape (``graph_key``) and runs first as a TF graph, which is ready in a fraction
 of a second; XLA runs the same trace 15-40x faster on small models but takes seconds to compile,
-so it is compiled in a background thread when that pays, and a run moves over to it between two
-calls (see "when to compile XLA" below). ``benchmarks/engine.py`` measures all of this.
+so a long run compiles it first and a short one queues it for reruns; a run stays on one of the
+two throughout, so its history does not depend on timing (see "when to compile XLA" below).
+``benchmarks/engine.py`` measures all of this.
 """
 
 from __future__ import annotations
@@ -241,7 +242,6 @@ class CompiledLoop:
     that ended in them. Nothing lives in TF variables, so:
 
     - one trace serves both executables: the XLA one wraps the traced graph (no second trace);
-    - a run moves from the graph to XLA by handing the same state tensors to the other one;
     - a background thread can compile and time XLA on its own tensors while a run is going,
       and nothing it touches is in use by another thread's call;
     - learning rate and seed are arguments: a rerun with new ones never retraces or recompiles.
@@ -294,8 +294,8 @@ class CompiledLoop:
         self.xla_error: str | None = None
         self._xla_args: tuple | None = None
         self.rate: dict[str, float | None] = {"graph": None, "xla": None}  # steps/s, for chunk sizes
-        self.last_chunks: dict[str, int] = {}  # chunks the latest run ran on each executable
-        self.last_switch: int | None = None  # the step at which the latest run moved to XLA
+        self.last_mode: str | None = None  # the executable the latest run used: "graph" or "xla"
+        self.last_calls = 0  # calls (chunks) the latest run made
         self._lock = threading.Lock()
         self._compiled = threading.Event()
 
@@ -442,8 +442,12 @@ class CompiledLoop:
     def want_xla(self, state: list[Any], lr: Any, X: Any, y: Any, seed: Any, *, now: bool) -> None:
         """Ask for the XLA executable: compiled at once (``now``) or once the process is idle."""
         with self._lock:
-            if self.xla_state != "none":
+            if self.xla_state not in ("none", "queued") or (self.xla_state == "queued" and not now):
                 return
+            if self.xla_state == "queued":  # wanted now after all: out of the queue
+                with _queue_lock:
+                    if self in _queue:  # (_compile_queued may have just taken it)
+                        _queue.remove(self)
             self.xla_state = "compiling" if now else "queued"
             self._xla_args = (state, lr, X, y, seed)
         if now:
@@ -474,7 +478,6 @@ class CompiledLoop:
             self.run(executable, state, lr, X, y, 0, seed, False)  # the first call compiles
             self.xla_compiles += 1
             self.xla_seconds = time.perf_counter() - began
-            _compile_seconds_per_op.append(self.xla_seconds / self.ops)
             # Time a few calls (on this thread's own tensors) so the first XLA chunk is sized about
             # right; the best rate seen, as a busy machine only ever makes a call slower.
             steps, best, spent = 1, 0.0, 0.0
@@ -502,23 +505,23 @@ class CompiledLoop:
 # machine is busy) and then runs them 15-40x faster than the graph; a tutorial run is over ~0.3 s
 # after tracing, so XLA never pays inside a first tutorial run, but makes every rerun ~20x faster.
 # For programs whose steps are not dominated by per-op overhead (length 50+, units 64+, batch 32)
-# XLA was 1.4-3x faster but took 4-15 s and ~1 GB to compile; compiling alongside a training
-# that uses both cores slows it meanwhile, so the bar is higher there. Compile time grows with
-# the traced program's size (~4 ms per op here); TimeDistributed at length 500 (13,000 ops,
-# reportedly 18 s and 1.7 GB) is over XLA_MAX_OPS and stays on the graph.
+# XLA was 1.4-3x faster but took 4-15 s and ~1 GB to compile. TimeDistributed at length 500
+# (13,000 ops, reportedly 18 s and 1.7 GB) is over XLA_MAX_OPS and stays on the graph.
 #
-# So: XLA is compiled at once when the rest of this run on the graph would take a few times the
-# expected compile time (it pays within the run); and it is queued for reruns when the program is
-# overhead-bound and small: queued compiles start once no fast run has been going for XLA_IDLE_S.
-# Compiles run one at a time; queued ones at the lowest CPU priority, so a training and the UI
-# keep their cores. A process that ends right after its run (``tui-echo run``) never starts a
-# queued one; a compile that has started is waited for at exit (exiting while LLVM compiles
-# aborted the process).
+# A run's arithmetic must not depend on timing: the same config and seed give the same history
+# in any two processes. XLA rounds differently from the graph in the last float32 digits, so a
+# run is on one executable throughout; and a graph run alongside an XLA compile in the same
+# process was seen to round differently too (1 run in 4 on a busy machine), so nothing compiles
+# while a first run trains. A long first run (XLA_LONG_RUN_STEPS or more, where the graph would
+# take several compile times) compiles XLA first and runs on it; a shorter one runs on the graph,
+# and an overhead-bound program is then queued for reruns: queued compiles start once no fast
+# run has been going for XLA_IDLE_S, one at a time, at the lowest CPU priority. A rerun whose
+# XLA program is ready runs on it. A process that ends right after its run (``tui-echo run``)
+# never starts a queued compile; one that has started is waited for at exit (exiting while LLVM
+# compiles aborted the process).
 
 XLA_IDLE_S = 1.0
-XLA_PAYS_FACTOR = 1.5  # compile during a run when the graph would need this many compile times more
-XLA_UNSURE_FACTOR = 2.5  # ... or this many when the program is not overhead-bound (smaller gain)
-_compile_seconds_per_op = [0.004]  # estimate, refined by every compile (measured 0.002-0.006)
+XLA_LONG_RUN_STEPS = 20_000  # 2-4 s of tutorial graph steps, or ~2 XLA compiles (then 15-40x faster)
 
 _compile_lock = threading.Lock()  # one compile at a time
 _queue: list[CompiledLoop] = []
@@ -527,37 +530,26 @@ _active_runs = 0
 _idle_timer: threading.Timer | None = None
 
 
-def _expected_compile_s(loop: CompiledLoop) -> float:
-    per_op = sorted(_compile_seconds_per_op)[len(_compile_seconds_per_op) // 2]
-    return per_op * loop.ops
-
-
-def _xla_decision(loop: CompiledLoop, remaining_steps: int) -> str | None:
-    """Whether to compile XLA for ``loop``: "now" (it pays within this run), "queue" (for reruns),
-    "no" (never for this program), or None (not now)."""
+def _runs_on_xla(loop: CompiledLoop, total_steps: int) -> bool:
+    """Whether this run uses XLA (compiling it first if need be): a function of the program and
+    the run's length, never of timing."""
     if XLA == "never":
-        return None
-    if XLA == "always":
-        return "now"
+        return False
+    if loop.xla_state in ("ready", "compiling") or XLA == "always":  # (compiling: warm() started it)
+        return True
+    if loop.xla_state in ("failed", "declined") or loop.ops > XLA_MAX_OPS:
+        return False
+    return total_steps >= XLA_LONG_RUN_STEPS
+
+
+def _after_graph_run(loop: CompiledLoop, args: tuple) -> None:
+    """After a run on the graph: queue XLA for reruns of small, overhead-bound programs."""
+    if XLA == "never" or loop.xla_state != "none" or loop.rate["graph"] is None:
+        return
     if loop.ops > XLA_MAX_OPS:
-        return "no"
-    rate = loop.rate["graph"]
-    if rate is None:
-        return None
-    overhead_bound = 1.0 / rate < OVERHEAD_BOUND_S
-    factor = XLA_PAYS_FACTOR if overhead_bound else XLA_UNSURE_FACTOR
-    if remaining_steps / rate > factor * _expected_compile_s(loop):
-        return "now"
-    return "queue" if overhead_bound else None
-
-
-def _ask_for_xla(loop: CompiledLoop, decision: str | None, args: tuple) -> None:
-    if decision == "now":
-        loop.want_xla(*args, now=True)
-    elif decision == "queue":
-        loop.want_xla(*args, now=False)
-    elif decision == "no":
         loop.decline_xla()
+    elif 1.0 / loop.rate["graph"] < OVERHEAD_BOUND_S:
+        loop.want_xla(*args, now=False)
 
 
 def _start_compile(loop: CompiledLoop, *, background: bool) -> None:
@@ -680,12 +672,6 @@ def warm(config: Config, *, xla: bool = True) -> CompiledLoop:
     config = config.resolved()
     loop, _ = compiled_loop(config)
     if xla and loop.ops <= XLA_MAX_OPS:
-        with _queue_lock:
-            if loop in _queue:
-                _queue.remove(loop)
-        with loop._lock:
-            if loop.xla_state == "queued":
-                loop.xla_state = "none"
         problem = config.problem
         state = [tf.zeros(spec.shape, spec.dtype) for spec in loop._specs[:5]]  # any values compile
         args = (state, tf.constant(config.lr, tf.float32), tf.constant(problem.X), tf.constant(problem.y))
@@ -747,9 +733,18 @@ def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable
     X, y = tf.constant(problem.X), tf.constant(problem.y)
     lr, seed = tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)
     total = config.epochs * loop.steps_per_epoch
-    mode = "xla" if loop.xla_state == "ready" and XLA != "never" else "graph"
+    mode = "xla" if _runs_on_xla(loop, total) else "graph"
     compile_s = 0.0
-    if mode == "graph" and not loop.graph_instantiated:
+    if mode == "xla" and loop.xla_state != "ready":
+        emit(Compiling("xla"))
+        loop.want_xla(state, lr, X, y, seed, now=True)  # (no-op when already compiling)
+        while not loop.wait_xla(CHUNK_SECONDS):  # still answering cancellation
+            if should_stop():
+                model.set_weights(loop.weights(state))
+                raise Stop
+        mode = "xla" if loop.xla_state == "ready" else "graph"  # XLA cannot compile every op
+        compile_s = time.perf_counter() - start
+    elif mode == "graph" and not loop.graph_instantiated:
         if not fresh:
             emit(Compiling("graph"))
         state, _, _ = loop.run(loop.graph, state, lr, X, y, 0, seed, False)  # the first call instantiates
@@ -760,50 +755,38 @@ def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable
     emit(Compiled(compile_s))
     history: list[float] = []
     step, predicted_at = 0, -math.inf
-    chunks = {"graph": 0, "xla": 0}
-    loop.last_chunks, loop.last_switch = chunks, None
-    try:
-        while step < total:
-            if mode == "graph" and loop.xla_state == "ready" and XLA != "never":
-                mode = "xla"  # the state tensors carry over as they are
-                loop.last_switch = step
-            elif mode == "xla" and chunks["xla"] >= 5 and loop.rate["xla"] < 0.5 * (loop.rate["graph"] or 0):
-                mode = "graph"  # XLA much slower here (never seen so far): back for the rest of the run
-            steps = _chunk_steps(loop.rate[mode], total - step)
-            executable = loop.xla if mode == "xla" else loop.graph
-            began = time.perf_counter()
-            # Predictions when due by the time this chunk ends, and always with the last one.
-            predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
-            state, losses, predictions = loop.run(executable, state, lr, X, y, steps, seed, predict)
-            took = time.perf_counter() - began
-            step += steps
-            chunks[mode] += 1
-            # Steps per second for sizing chunks. A short call is mostly fixed overhead and
-            # understates the rate, so it may raise the estimate but not lower it.
-            seen, rate = steps / max(took, 1e-9), loop.rate[mode]
-            if rate is None or took >= CHUNK_SECONDS / 5:
-                loop.rate[mode] = seen if rate is None else 0.5 * (rate + seen)
-            elif seen > rate:
-                loop.rate[mode] = seen
-            if mode == "graph" and loop.xla_state == "none":
-                trusted = took >= CHUNK_SECONDS / 5 or chunks["graph"] >= 3  # a rate worth deciding on
-                if trusted or XLA == "always":
-                    _ask_for_xla(loop, _xla_decision(loop, total - step), (state, lr, X, y, seed))
-            now = time.perf_counter()
-            if len(losses):
-                values = losses.tolist()
-                emit(Epochs(len(history) + 1, tuple(values), now - start))
-                history.extend(values)
-            if predictions is not None:
-                predicted_at = now
-                shown = predictions.reshape(-1)[: problem.inputs.shape[1]]
-                emit(Predictions(len(history), tuple(shown.tolist())))
-            if step < total and should_stop():
-                model.set_weights(loop.weights(state))
-                raise Stop
-    finally:
-        if loop.xla_state == "none":  # decided at the end for runs too short to decide during
-            _ask_for_xla(loop, _xla_decision(loop, 0), (state, lr, X, y, seed))
+    loop.last_mode, loop.last_calls = mode, 0
+    while step < total:
+        steps = _chunk_steps(loop.rate[mode], total - step)
+        executable = loop.xla if mode == "xla" else loop.graph
+        began = time.perf_counter()
+        # Predictions when due by the time this chunk ends, and always with the last one.
+        predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
+        state, losses, predictions = loop.run(executable, state, lr, X, y, steps, seed, predict)
+        took = time.perf_counter() - began
+        step += steps
+        loop.last_calls += 1
+        # Steps per second for sizing chunks. A short call is mostly fixed overhead and
+        # understates the rate, so it may raise the estimate but not lower it.
+        seen, rate = steps / max(took, 1e-9), loop.rate[mode]
+        if rate is None or took >= CHUNK_SECONDS / 5:
+            loop.rate[mode] = seen if rate is None else 0.5 * (rate + seen)
+        elif seen > rate:
+            loop.rate[mode] = seen
+        now = time.perf_counter()
+        if len(losses):
+            values = losses.tolist()
+            emit(Epochs(len(history) + 1, tuple(values), now - start))
+            history.extend(values)
+        if predictions is not None:
+            predicted_at = now
+            shown = predictions.reshape(-1)[: problem.inputs.shape[1]]
+            emit(Predictions(len(history), tuple(shown.tolist())))
+        if step < total and should_stop():
+            model.set_weights(loop.weights(state))
+            raise Stop
+    if mode == "graph":
+        _after_graph_run(loop, (state, lr, X, y, seed))
     model.set_weights(loop.weights(state))
     outputs = predictions if loop.show == problem.samples else None
     return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)
