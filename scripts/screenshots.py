@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py [--size 100x30] [--out screenshots]
 
 Writes ``idle.svg``, ``training.svg`` and ``finished.svg`` (real TensorFlow, the tutorial's
-many-to-many run), and ``compare.svg`` (all four topologies compared, 120×40). Timings and the device are shown as measured, so they change per machine.
+many-to-many run), ``compare.svg`` and ``compare-delay.svg`` (all four topologies compared on the
+echo and on the delayed echo, 120×40). Timings and the device are shown as measured, so they change per machine.
 """
 
 from __future__ import annotations
@@ -65,12 +66,20 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         save("training")
         await pilot.press("escape")
         await until(pilot, lambda: not app.lab.running)
-    return saved + await take_compare(out)
+    return saved + await take_comparisons(out)
 
 
-async def take_compare(out: Path) -> list[Path]:
-    """The comparison of all four topologies on the tutorial's echo (their default epochs), 120×40."""
-    app = EchoApp(config=Config(topology="many-to-many", seed=0))
+async def take_comparisons(out: Path) -> list[Path]:
+    """All four topologies compared on the tutorial's echo and on the delayed echo."""
+    return [
+        await take_compare(out, Config(topology="many-to-many", seed=0), "compare.svg"),
+        await take_compare(out, Config(topology="many-to-many", task="delay", seed=0), "compare-delay.svg"),
+    ]
+
+
+async def take_compare(out: Path, config: Config, name: str) -> Path:
+    """The comparison of all four topologies on ``config`` (their default epochs), 120×40."""
+    app = EchoApp(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
         deadline = time.monotonic() + 120
         while not (app.tf_ready and app.query_one(SummaryPane).border_subtitle):
@@ -84,20 +93,20 @@ async def take_compare(out: Path) -> list[Path]:
                 raise SystemExit("timed out comparing")
             await pilot.pause(0.05)
         await pilot.pause(0.3)
-        app.save_screenshot(filename="compare.svg", path=str(out))
-    return [out / "compare.svg"]
+        app.save_screenshot(filename=name, path=str(out))
+    return out / name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT (default 100x30)")
-    parser.add_argument("--compare-only", action="store_true", help="only compare.svg")
+    parser.add_argument("--compare-only", action="store_true", help="only the comparisons")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    job = take_compare(out) if args.compare_only else take(out, (width, height))
+    job = take_comparisons(out) if args.compare_only else take(out, (width, height))
     for path in asyncio.run(job):
         print(path)
 

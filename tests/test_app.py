@@ -177,6 +177,55 @@ async def test_switching_topology_updates_the_summary() -> None:
         await wait_for(pilot, lambda: "= 320" in screen_text(app), what="units 8")
 
 
+async def test_task_cell_depth_and_bidirectional_are_chosen_in_the_settings_pane() -> None:
+    from textual.widgets import Checkbox, Select
+
+    app = EchoApp(config=Config(topology="many-to-many", epochs=5))
+    async with app.run_test(size=SIZE) as pilot:
+        summary, form = app.query_one(SummaryPane), app.query_one(ConfigForm)
+        await wait_for(pilot, lambda: summary.border_subtitle == "146 params", what="146")
+        delay = app.query_one("#field-delay", Input)
+        assert not delay.display  # only the delayed echo has a k
+        app.query_one("#field-task", Select).value = "delay"
+        await wait_for(pilot, lambda: delay.display, what="the delay field")
+        assert app.query_one("#field-sequences", Input).display  # a task drawn from many sequences
+        assert app.query_one("#field-epochs", Input).placeholder == "2000 (task)"
+        app.query_one("#field-cell", Select).value = "gru"
+        layers = app.query_one("#field-layers", Input)
+        layers.value = "5"
+        await pilot.pause()
+        assert form.errors == {"layers": "layers must be a whole number from 1 to 4 (got '5')"}
+        layers.value = "2"
+        bidirectional = app.query_one("#field-bidirectional", Checkbox)
+        bidirectional.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert form.errors == {} and bidirectional.value
+        expected = Config(topology="many-to-many", task="delay", cell="gru", layers=2, bidirectional=True)
+        params = expected.build_model().count_params()  # Keras' own count
+        await wait_for(pilot, lambda: summary.border_subtitle == f"{params:,} params", what=f"{params} params")
+        assert "Bidirectional" in screen_text(app)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "finished", timeout=60)
+        run = app.lab.run_config
+        assert (run.task, run.cell, run.layers, run.bidirectional, run.delay) == ("delay", "gru", 2, True, 2)
+        assert len(app.lab.history) == 5
+
+
+async def test_ascii_draws_borders_chart_and_toggles_without_unicode_glyphs() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=200), ascii_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "finished")
+        await pilot.pause(0.3)  # the chart's next frame
+        text = screen_text(app)
+        drawing = [ch for ch in text if 0x2500 <= ord(ch) <= 0x259F or 0x2800 <= ord(ch) <= 0x28FF]
+        assert drawing == [], sorted(set(drawing))  # no box drawing, blocks or braille
+        assert text.startswith("+- Settings -") and "(*) many-to-many" in text and "( ) one-to-one" in text
+        assert re.search(r"1e-?\d\+", text) and re.search(r"\|[ '.|-]*[-'.][ '.|-]*\|", text)  # axis, curve
+
+
 async def test_help_palette_and_footer_show_what_applies() -> None:
     app = EchoApp(config=Config(epochs=20), load_tensorflow=False)
     async with app.run_test(size=SIZE) as pilot:

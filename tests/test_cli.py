@@ -118,6 +118,18 @@ def test_valid_options_become_the_config_without_training():
     assert default == Config() and default.shuffle
 
 
+def test_tui_options_reach_the_app(monkeypatch):
+    import tui_echo.__main__ as cli
+
+    started = {}
+    monkeypatch.setattr(cli, "_run_tui", lambda config, runs_dir, fps, **options: started.update(
+        config=config, fps=fps, **options) or 0)
+    assert main(["--ascii", "--fps", "12", "--task", "delay", "--delay", "1"]) == 0
+    assert started["ascii_only"] is True and started["fps"] == 12
+    assert (started["config"].task, started["config"].delay) == ("delay", 1)
+    assert main([]) == 0 and started["ascii_only"] is False
+
+
 def test_options_before_the_subcommand_are_not_silently_dropped():
     args = build_parser().parse_args(["--epochs", "0", "run"])
     assert args.epochs == "0"

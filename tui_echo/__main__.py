@@ -102,6 +102,7 @@ def build_parser() -> Parser:
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
+    parser.add_argument("--ascii", action="store_true", help="draw borders, charts and toggles in plain ASCII")
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
@@ -198,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:
-        return _run_tui(config, runs_dir, _fps(args.fps))
+        return _run_tui(config, runs_dir, _fps(args.fps), ascii_only=args.ascii)
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)
@@ -226,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _run_tui(config: Config, runs_dir: Path | None, fps: int | None) -> int:
+def _run_tui(config: Config, runs_dir: Path | None, fps: int | None, *, ascii_only: bool = False) -> int:
     """Start the app with native stderr (TensorFlow's C++ logs) kept off the screen.
 
     Textual draws on ``sys.__stderr__``; we give it a private copy of the terminal and point
@@ -244,7 +245,7 @@ def _run_tui(config: Config, runs_dir: Path | None, fps: int | None) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    EchoApp(config=config).run()
+    EchoApp(config=config, ascii_only=ascii_only).run()
     return 0
 
 

@@ -105,11 +105,16 @@ class EchoApp(App[None]):
         Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List every key"),
     ]
 
-    def __init__(self, config: Config | None = None, *, deterministic: bool = False, load_tensorflow: bool = True) -> None:
+    def __init__(
+        self, config: Config | None = None, *, deterministic: bool = False, load_tensorflow: bool = True,
+        ascii_only: bool = False,
+    ) -> None:
         """``deterministic`` hides run-to-run timings and the device (snapshot tests).
 
         ``load_tensorflow=False`` never imports TensorFlow (UI-only tests and time-to-first-frame).
+        ``ascii_only`` draws borders and charts with ASCII characters (``--ascii``).
         """
+        self.ascii_only = ascii_only  # read by get_css_variables, which App.__init__ calls
         super().__init__()
         self.config = config or Config()
         self.deterministic = deterministic
@@ -123,6 +128,10 @@ class EchoApp(App[None]):
         self.device = "…"
         self._load_tensorflow = load_tensorflow
         self.lab = LabScreen(self.config)
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables plus ``$pane-border``, the border kind of every pane."""
+        return {**super().get_css_variables(), "pane-border": "ascii" if self.ascii_only else "round"}
 
     def run(self, *args: Any, **kwargs: Any) -> None:
         """Run the app; in a real terminal, end the process as soon as the app has closed.

@@ -8,6 +8,8 @@ literals, so the script needs only numpy and Keras, not tui-echo.
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -77,3 +79,12 @@ for value in result[0]:
     print("%.1f" % value)
 print("predictions:", " ".join(repr(float(v)) for v in result.ravel()))
 '''
+
+
+def save_script(config: Config, folder: Path) -> Path:
+    """Write ``experiment_script(config)`` into ``folder`` under a new name; returns its path."""
+    text = experiment_script(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{config.topology}-{config.task}-{time.strftime('%Y%m%d-%H%M%S')}.py"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -26,6 +27,8 @@ from ..core import engine
 from ..core.config import Config
 from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions, Started
 from ..core.experiment import run_experiment
+from ..core.compare import default_export_folder
+from ..core.script import save_script
 from ..core.summary import summarize
 from ..core.topologies import TOPOLOGIES
 from ..messages import Batcher, SummaryFailed, SummaryReady, TrainingDone, TrainingProgress, run_in_daemon
@@ -75,6 +78,8 @@ class LabScreen(Screen):
         Binding("h", "runs", "Runs", id="runs", show=False, tooltip="Saved runs: reopen or delete them"),
         Binding("x", "explain", "Explain", id="explain", show=False,
                 tooltip="Shapes through the network, parameter formulas, TimeDistributed vs Dense"),
+        Binding("e", "export_script", "Script", id="export-script", show=False,
+                tooltip="Save these settings as a standalone plain-Keras script"),
     ]
 
     # repaint=False: a reactive on a Screen repaints the whole screen when it changes
@@ -89,6 +94,7 @@ class LabScreen(Screen):
         super().__init__()
         self.config = config
         self.run_config: Config | None = None  # the resolved settings of the current/last run
+        self.exported_script: Path | None = None  # the latest script saved with e
         self.history: list[float] = []
         self.last_record: dict | None = None
         self.final: Finished | Cancelled | Failed | None = None
@@ -171,6 +177,8 @@ class LabScreen(Screen):
             return not isinstance(self.focused, Input)
         if action in ("compare", "explain"):
             return not self.running and not isinstance(self.focused, Input)
+        if action == "export_script":
+            return self.app.tf_ready and not isinstance(self.focused, Input)
         return True
 
     def action_train(self) -> None:
@@ -281,6 +289,26 @@ class LabScreen(Screen):
         config = self._form_config("explain")
         if config is not None:
             self.app.push_screen(ExplainScreen(config.resolved()))
+
+    def action_export_script(self) -> None:
+        """Save the form's settings as a plain-Keras script in the export folder."""
+        config = self._form_config("export a script")
+        if config is not None:
+            self.save_script(config)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def save_script(self, config: Config) -> None:
+        """Write the script (building the model to read its layers) and say where it went."""
+        with _keras_lock:
+            try:
+                path = save_script(config, default_export_folder())
+            except Exception as error:  # a full disk or a read-only folder: said, not raised
+                self.app.call_from_thread(self.notify, f"Export failed: {error}", severity="error")
+                return
+        self.app.call_from_thread(
+            self.notify, f"Saved {path.name}\nin {path.parent}", title="Plain-Keras script", timeout=8
+        )
+        self.exported_script = path
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""

@@ -15,7 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .loss_chart import _DOTS, LABEL_WIDTH, LossChart
+from .loss_chart import _DOTS, LABEL_WIDTH, LossChart, glyphs_for
 
 # One colour per topology, in registry order (readable on dark and light themes).
 PALETTE = ("#f0a35e", "#6cb6ff", "#7ee787", "#d2a8ff", "#ff7b72", "#e3b341")
@@ -71,15 +71,16 @@ class CompareChart(Widget, can_focus=True):
         return lines[y].crop_extend(0, width, base) if y < len(lines) else Strip.blank(width, base)
 
     def _legend(self, base: Style) -> Strip:
-        """``━ one-to-one  ━ many-to-one …`` in each series' colour."""
+        """``━━ one-to-one  ━━ many-to-one …`` in each series' colour."""
         segments = [Segment(" " * LABEL_WIDTH, base)]
         names = list(self.series)
         if sum(len(n) + 5 for n in names) > self.content_size.width - LABEL_WIDTH:
             shown = [self.labels.get(n, n) for n in names]
         else:
             shown = names
+        line = glyphs_for(self).line
         for name, label in zip(names, shown):
-            segments.append(Segment("━━ ", base + Style(color=self.colours.get(name, PALETTE[0]))))
+            segments.append(Segment(f"{line} ", base + Style(color=self.colours.get(name, PALETTE[0]))))
             segments.append(Segment(f"{label}  ", base))
         return Strip(segments)
 
@@ -143,11 +144,10 @@ class CompareChart(Widget, can_focus=True):
                 owner[cells_r, cell_c] = index  # a shared cell takes the colour drawn last
         labels = LossChart._labels(low, high, rows)
         styles = [base + Style(color=self.colours.get(name, PALETTE[0])) for name in names]
+        glyphs = glyphs_for(self)
         lines = [self._legend(base)]
         for row in range(rows):
-            label = labels.get(row)
-            gutter = f"{label:>{LABEL_WIDTH - 1}}┤" if label else " " * (LABEL_WIDTH - 1) + "│"
-            segments = [Segment(gutter, axis)]
+            segments = [Segment(glyphs.gutter(labels.get(row)), axis)]
             run, run_owner = [], None
             for c in range(cols):
                 o = int(owner[row, c])
@@ -155,11 +155,9 @@ class CompareChart(Widget, can_focus=True):
                     segments.append(Segment("".join(run), styles[run_owner] if run_owner >= 0 else base))
                     run = []
                 run_owner = o
-                run.append(chr(0x2800 + int(grid[row, c])))
+                run.append(glyphs.cells[int(grid[row, c])])
             if run:
                 segments.append(Segment("".join(run), styles[run_owner] if run_owner >= 0 else base))
             lines.append(Strip(segments))
-        left, right = "1", f"{total:,}"
-        middle = "epoch".center(max(0, cols - len(left) - len(right)))
-        lines.append(Strip([Segment(" " * (LABEL_WIDTH - 1) + "└" + (left + middle + right)[:cols], axis)]))
+        lines.append(Strip([Segment(glyphs.x_axis(total, cols), axis)]))
         return lines

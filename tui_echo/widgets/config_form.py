@@ -1,4 +1,4 @@
-"""The settings pane: topology, sizes, learning rate, seed and engine, checked as they are typed.
+"""The settings pane: topology, task, network, training settings, checked as they are typed.
 
 Every field is checked with the core's own rules (``core.config``), so the message under a bad
 field is the same one the CLI prints, naming the allowed range. Empty fields mean "the default",
@@ -13,22 +13,63 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
-from ..core.config import RULES, Config, ConfigError
+from ..core.cells import CELLS
+from ..core.config import ENGINES, RULES, Config, ConfigError
+from ..core.tasks import TASKS
 from ..core.topologies import TOPOLOGIES
 
-# field -> label, in the order they are shown (topology and engine are choices, not inputs)
-FIELDS = {
-    "length": "length",
-    "units": "units",
-    "epochs": "epochs",
-    "batch_size": "batch",
-    "lr": "lr",
-    "seed": "seed",
+# Every setting the pane shows, in order: name -> (label, kind). Inputs are typed and checked as
+# they change; choices come from the core's registries, so a new task or cell appears here by itself.
+ROWS = {
+    "task": ("task", "choice"),
+    "delay": ("delay", "input"),
+    "sequences": ("seqs", "input"),
+    "length": ("length", "input"),
+    "units": ("units", "input"),
+    "cell": ("cell", "choice"),
+    "layers": ("layers", "input"),
+    "bidirectional": ("bidir", "flag"),  # (labels fit a 7-column grid)
+    "epochs": ("epochs", "input"),
+    "batch_size": ("batch", "input"),
+    "lr": ("lr", "input"),
+    "seed": ("seed", "input"),
+    "engine": ("engine", "choice"),
 }
-LABELS = {**FIELDS, "batch_size": "batch size", "lr": "learning rate", "topology": "topology", "engine": "engine"}
+FIELDS = tuple(name for name, (_, kind) in ROWS.items() if kind == "input")
+CHOICES = {
+    "task": tuple(TASKS),
+    "cell": tuple(CELLS),
+    "engine": ENGINES,
+}
+TIPS = {
+    "task": "what the network must learn (random tasks draw many sequences from the seed)",
+    "delay": "delayed echo: output x[t-k] (0 before); 1 to length - 1",
+    "sequences": "random sequences to train on, 1 to 100,000 (fixed-data tasks use one)",
+    "length": "sequence length, 1 to 1,000",
+    "units": "units per recurrent layer, 1 to 1,024 (empty: the length)",
+    "cell": "the recurrent cell: LSTM, GRU or SimpleRNN",
+    "layers": "stacked recurrent layers, 1 to 4",
+    "bidirectional": "wrap each recurrent layer in Bidirectional (space toggles)",
+    "epochs": "1 to 1,000,000 (empty: the task's or topology's default)",
+    "batch_size": "1 to the number of samples (empty: the default)",
+    "lr": "Adam learning rate, above 0 and at most 10 (empty: the task's default)",
+    "seed": "0 to 2,147,483,647",
+    "engine": "fast: many epochs per compiled call; fit: Keras' model.fit, the reference",
+}
+LABELS = {name: label for name, (label, _) in ROWS.items()} | {
+    "batch_size": "batch size",
+    "lr": "learning rate",
+    "sequences": "sequences",
+    "bidirectional": "bidirectional",
+    "topology": "topology",
+}
 NAMES = tuple(TOPOLOGIES)
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
 
 
 def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None, dict[str, str]]:
@@ -91,43 +132,40 @@ class ConfigForm(VerticalScroll, can_focus=False):
         # One grid for every row (label, field; a message under a bad field spans both):
         # fewer containers make the pane cheaper to repaint.
         with Grid(id="fields"):
-            for name, label in FIELDS.items():
-                value = getattr(config, name)
-                shown = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
-                yield Label(label, classes="field-label")
-                yield Input(shown, id=f"field-{name}", compact=True, select_on_focus=True, tooltip=self._range(name))
-                yield Static("", id=f"error-{name}", classes="field-error")
-            yield Label("engine", classes="field-label")
-            yield Select(
-                [("fast", "fast"), ("fit", "fit")],
-                value=config.engine,
-                allow_blank=False,
-                compact=True,
-                id="field-engine",
-                tooltip="fast: many epochs per compiled call; fit: Keras' model.fit, the reference",
-            )
+            for name, (label, kind) in ROWS.items():
+                yield Label(label, classes="field-label", id=f"label-{name}")
+                value, tip, id = getattr(config, name), TIPS[name], f"field-{name}"
+                if kind == "input":
+                    yield Input(_shown(value), id=id, compact=True, select_on_focus=True, tooltip=tip)
+                    yield Static("", id=f"error-{name}", classes="field-error")
+                elif kind == "choice":
+                    options = [(choice, choice) for choice in CHOICES[name]]
+                    yield Select(options, value=value, allow_blank=False, compact=True, id=id, tooltip=tip)
+                else:
+                    yield Checkbox("", value=bool(value), compact=True, id=id, tooltip=tip)
+        yield Static(Text(TASKS[config.task].description), id="task-help", classes="hint")
         yield Static("", id="error-form", classes="field-error")
-
-    @staticmethod
-    def _range(name: str) -> str:
-        """The allowed range of a field, for its tooltip."""
-        ranges = {
-            "length": "sequence length, 1 to 1,000",
-            "units": "LSTM units, 1 to 1,024 (empty: the length)",
-            "epochs": "1 to 1,000,000 (empty: the topology's tutorial value)",
-            "batch_size": "1 to the number of samples (empty: the tutorial's)",
-            "lr": "Adam learning rate, above 0 and at most 10",
-            "seed": "0 to 2,147,483,647",
-        }
-        return ranges[name]
 
     def on_mount(self) -> None:
         """Show the defaults as placeholders and check the starting values."""
+        self._ascii_toggles()
         self.border_title = "Settings"
         self.border_subtitle = "1–4 topology"
         # Start the radio cursor on the chosen topology, not on the first one.
         self.query_one(RadioSet)._selected = NAMES.index(self._initial.topology)
         self._check()
+
+    def _ascii_toggles(self) -> None:
+        """With ``--ascii``: "(*)"/"( )" and "[X]"/"[ ]" instead of block glyphs told apart by
+        colour alone (which NO_COLOR or a monochrome terminal would lose)."""
+        if not getattr(self.app, "ascii_only", False):
+            return
+        for radio in self.query(RadioButton):
+            radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", "*" if radio.value else " ", ")"
+            radio.refresh()
+        for box in self.query(Checkbox):
+            box.BUTTON_LEFT, box.BUTTON_INNER, box.BUTTON_RIGHT = "[", "X" if box.value else " ", "]"
+            box.refresh()
 
     # ----------------------------------------------------------------- values
 
@@ -143,9 +181,17 @@ class ConfigForm(VerticalScroll, can_focus=False):
             field.name: getattr(self._initial, field.name) for field in fields(Config)
         }
         values["topology"] = self.topology
-        values["engine"] = str(self.query_one("#field-engine", Select).value)
+        for name in CHOICES:
+            values[name] = str(self.query_one(f"#field-{name}", Select).value)
+        values["bidirectional"] = self.query_one("#field-bidirectional", Checkbox).value
         for name in FIELDS:
             values[name] = self.query_one(f"#field-{name}", Input).value.strip()
+        # Hidden where the task does not use them, so a stale value there cannot block training.
+        task = TASKS[str(values["task"])]
+        if task.name != "delay":
+            values["delay"] = self._initial.delay
+        if not task.random:
+            values["sequences"] = self._initial.sequences
         return values
 
     def select_topology(self, name: str) -> None:
@@ -156,10 +202,10 @@ class ConfigForm(VerticalScroll, can_focus=False):
         """Put every field back to ``config``'s values."""
         self.select_topology(config.topology)
         for name in FIELDS:
-            value = getattr(config, name)
-            shown = "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
-            self.query_one(f"#field-{name}", Input).value = shown
-        self.query_one("#field-engine", Select).value = config.engine
+            self.query_one(f"#field-{name}", Input).value = _shown(getattr(config, name))
+        for name in CHOICES:
+            self.query_one(f"#field-{name}", Select).value = getattr(config, name)
+        self.query_one("#field-bidirectional", Checkbox).value = config.bidirectional
 
     def focus_field(self, name: str) -> None:
         """Move the cursor to a field (the topology list for ``topology``)."""
@@ -180,7 +226,12 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._check()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        """The engine was chosen: recheck."""
+        """A task, cell or engine was chosen: recheck."""
+        event.stop()
+        self._check()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Bidirectional was toggled: recheck."""
         event.stop()
         self._check()
 
@@ -189,6 +240,13 @@ class ConfigForm(VerticalScroll, can_focus=False):
         values = self.values()
         config, errors = validate(values)
         self._placeholders(values, errors)
+        self._ascii_toggles()
+        task = TASKS[str(values["task"])]
+        self.query_one("#task-help", Static).update(Text(task.description))
+        for part in ("label", "field"):  # the delay matters to the delayed echo only
+            self.query_one(f"#{part}-delay").display = values["task"] == "delay"
+        self.query_one("#label-sequences").display = task.random
+        self.query_one("#field-sequences").display = task.random
         for name in (*FIELDS, "form"):
             message = self.query_one(f"#error-{name}", Static)
             text = errors.get(name, "")
@@ -206,24 +264,28 @@ class ConfigForm(VerticalScroll, can_focus=False):
 
     def _placeholders(self, values: dict, errors: dict[str, str]) -> None:
         """Each empty field shows the default it stands for."""
-        topology = TOPOLOGIES[self.topology]
-        length = values["length"] if values["length"] and "length" not in errors else "5"
+        topology, task = TOPOLOGIES[self.topology], TASKS[str(values["task"])]
+
+        def valid(name: str, default: object) -> object:
+            return values[name] if values[name] not in ("", None) and name not in errors else default
+
         try:
-            samples = Config(topology=self.topology, task=self._initial.task, length=int(length),
-                             sequences=self._initial.sequences).problem.samples
-            batch = str(topology.default_batch(samples))
-        except Exception:
-            batch = "tutorial"
-        try:
-            default_lr = f"{Config(topology=self.topology, task=self._initial.task).resolved().lr:g}"
-        except Exception:
-            default_lr = "default"
+            sizes = Config(
+                topology=self.topology, task=task.name, length=int(valid("length", 5)),
+                sequences=int(valid("sequences", task.default_sequences)), delay=int(valid("delay", 2)),
+            )
+            batch = str(sizes.resolved().batch_size)
+        except Exception:  # e.g. a delay the new length no longer allows: its own message says so
+            batch = "default"
         hints = {
+            "delay": "2",
+            "sequences": f"{task.default_sequences} (task)",
             "length": "5",
-            "units": f"{length} (= length)",
-            "epochs": f"{topology.default_epochs} (tutorial)",
-            "batch_size": f"{batch} (tutorial)",
-            "lr": default_lr,
+            "units": f"{valid('length', 5)} (= length)",
+            "layers": "1",
+            "epochs": f"{task.default_epochs or topology.default_epochs} ({'task' if task.default_epochs else 'tutorial'})",
+            "batch_size": f"{batch} (default)",
+            "lr": f"{task.default_lr:g}",
             "seed": "0",
         }
         for name, hint in hints.items():

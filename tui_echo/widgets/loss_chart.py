@@ -1,4 +1,5 @@
-"""The loss curve: a braille line chart with a log-scale y axis, redrawn at a bounded rate.
+"""The loss curve: a braille line chart (ASCII with ``--ascii``) with a log-scale y axis, redrawn
+at a bounded rate.
 
 Why not textual-plotext: with textual 8.2.8 and plotext 5.3.2, plotext re-applies its log scale
 on every rebuild (the second frame raises ``math domain error``), and one 60×16 frame costs
@@ -9,6 +10,7 @@ the same thing with numpy in well under a millisecond per frame.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from rich.segment import Segment
@@ -19,6 +21,48 @@ from textual.widget import Widget
 # Braille dot bits, indexed [row 0..3][column 0..1] inside one character cell.
 _DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
 LABEL_WIDTH = 6  # "1e-3 ┤"
+
+
+def _ascii_cell(bits: int) -> str:
+    """An ASCII stand-in for a braille cell: where in the cell its dots are, roughly."""
+    rows = [row for row in range(4) if bits & int(_DOTS[row, 0] | _DOTS[row, 1])]
+    if not rows:
+        return " "
+    if rows[-1] - rows[0] >= 2:
+        return "|"
+    middle = sum(rows) / len(rows)
+    return "'" if middle < 0.75 else "-" if middle < 2.25 else "."
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The characters a chart is drawn with: the y axis's tick and rule, its corner, a legend's
+    line sample, and one character per braille dot pattern (indexed by its bits)."""
+
+    tick: str
+    rule: str
+    corner: str
+    line: str
+    cells: tuple[str, ...]
+
+    def gutter(self, label: str | None) -> str:
+        """The y axis's column for one row: a decade label and tick, or the plain rule."""
+        return f"{label:>{LABEL_WIDTH - 1}}{self.tick}" if label else " " * (LABEL_WIDTH - 1) + self.rule
+
+    def x_axis(self, total: int, cols: int) -> str:
+        """The bottom row: the corner, then epochs 1 to ``total`` under the plot."""
+        left, right = "1", f"{total:,}"
+        middle = "epoch".center(max(0, cols - len(left) - len(right)))
+        return " " * (LABEL_WIDTH - 1) + self.corner + (left + middle + right)[:cols]
+
+
+UNICODE = Glyphs("┤", "│", "└", "━━", tuple(chr(0x2800 + bits) for bits in range(256)))
+ASCII = Glyphs("+", "|", "+", "--", tuple(_ascii_cell(bits) for bits in range(256)))
+
+
+def glyphs_for(widget: Widget) -> Glyphs:
+    """ASCII when the app was started with ``--ascii``."""
+    return ASCII if getattr(widget.app, "ascii_only", False) else UNICODE
 
 
 def decade_label(k: int) -> str:
@@ -125,16 +169,12 @@ class LossChart(Widget, can_focus=True):
         rows, cols = height - 1, width - LABEL_WIDTH
         grid, low, high = self._raster(logs, rows, cols)
         labels = self._labels(low, high, rows)
+        glyphs = glyphs_for(self)
         lines: list[Strip] = []
         for row in range(rows):
-            label = labels.get(row)
-            gutter = f"{label:>{LABEL_WIDTH - 1}}┤" if label else " " * (LABEL_WIDTH - 1) + "│"
-            dots = "".join(chr(0x2800 + int(bits)) for bits in grid[row])
-            lines.append(Strip([Segment(gutter, axis), Segment(dots, curve)]))
-        total = max(self._planned, self._count)
-        left, right = "1", f"{total:,}"
-        middle = "epoch".center(max(0, cols - len(left) - len(right)))
-        lines.append(Strip([Segment(" " * (LABEL_WIDTH - 1) + "└" + (left + middle + right)[:cols], axis)]))
+            dots = "".join([glyphs.cells[bits] for bits in grid[row].tolist()])
+            lines.append(Strip([Segment(glyphs.gutter(labels.get(row)), axis), Segment(dots, curve)]))
+        lines.append(Strip([Segment(glyphs.x_axis(max(self._planned, self._count), cols), axis)]))
         return lines
 
     def _columns(self, logs: np.ndarray, dot_cols: int, total: int) -> tuple[np.ndarray, ...]:

@@ -19,13 +19,16 @@ def layer_name(name: str) -> str:
     return re.sub(r"_\d+$", "", name)
 
 
-def summary_renderable(summary: Summary) -> Group:
+ASCII_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)  # SIMPLE_HEAD in ASCII
+
+
+def summary_renderable(summary: Summary, *, ascii_only: bool = False) -> Group:
     """A compact Keras-style table, then totals and each layer's parameter count written out.
 
     The layer column shows the type; formulas use the layer's name without Keras' per-process
     counter (``lstm_7`` -> ``lstm``), so the pane reads the same in every run.
     """
-    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 0), pad_edge=False, show_edge=False)
+    table = Table(box=ASCII_HEAD if ascii_only else box.SIMPLE_HEAD, expand=True, padding=(0, 0), pad_edge=False, show_edge=False)
     table.add_column("Layer (type)", ratio=1, overflow="fold")
     table.add_column("Output Shape", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
@@ -54,7 +57,8 @@ class SummaryPane(VerticalScroll):
         """Show a built model's summary."""
         self.border_title = f"Model · {summary.model}"
         self.border_subtitle = f"{summary.total:,} params"
-        self.query_one("#summary-body", Static).update(summary_renderable(summary))
+        ascii_only = getattr(self.app, "ascii_only", False)
+        self.query_one("#summary-body", Static).update(summary_renderable(summary, ascii_only=ascii_only))
 
     def show_message(self, text: str) -> None:
         """Show a line in place of the table (loading, invalid settings, errors)."""
