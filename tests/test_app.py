@@ -346,6 +346,14 @@ def test_batcher_sends_few_ordered_batches_and_nothing_is_left_behind() -> None:
     assert len(batches) <= 5
 
 
+def test_a_terminal_run_uses_the_driver_that_acts_on_escape_promptly() -> None:
+    from tui_echo.driver import PromptEscapeDriver
+
+    if sys.platform.startswith("linux") or sys.platform == "darwin":
+        assert EchoApp(load_tensorflow=False).driver_class is PromptEscapeDriver
+    assert "ESCDELAY" in os.environ  # set by the app module (15 ms) before Textual reads it
+
+
 def test_the_app_module_does_not_import_tensorflow() -> None:
     code = "import sys, tui_echo.app; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -85,3 +85,16 @@ def test_device_gpu_without_one_is_refused() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "tui-echo run: error: --device gpu: TensorFlow sees 0 GPUs"
+
+
+def test_cpu_threads_are_set_before_tensorflow_starts_and_reported() -> None:
+    """The lab leaves a core to the UI: TensorFlow's thread pools are sized before its first op."""
+    code = (
+        "import json; from tui_echo.core import runtime\n"
+        "runtime.configure(cpu_threads=1); tf, _ = runtime.load()\n"
+        "print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(),\n"
+        "    tf.config.threading.get_inter_op_parallelism_threads(), runtime.doctor()['settings']['cpu_threads']]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [1, 1, 1]

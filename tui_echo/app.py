@@ -14,12 +14,10 @@ from functools import partial
 from typing import Any, Callable, Iterator
 
 # A lone escape (our Stop key) is only known to be one when no sequence byte follows within
-# ESCDELAY ms. Textual's Linux driver checks that timeout each time its 100 ms input poll
-# returns, so escape always takes ~100 ms; with Textual's default ESCDELAY of 100 the check
-# could just miss and take 200 ms (measured). 40 ms keeps it at one poll. Terminals send a
-# sequence's bytes together, so 40 ms is plenty; set ESCDELAY to override. Must be set before
-# Textual reads its constants.
-os.environ.setdefault("ESCDELAY", "40")
+# ESCDELAY ms; our driver (driver.py) acts as soon as that wait is over. Terminals and SSH send a
+# sequence's bytes together, so 15 ms is plenty (Neovim waits 50); set ESCDELAY to override.
+# Must be set before Textual reads its constants.
+os.environ.setdefault("ESCDELAY", "15")
 
 from textual import work
 from textual.app import App
@@ -128,6 +126,15 @@ class EchoApp(App[None]):
         self.device = "…"
         self._load_tensorflow = load_tensorflow
         self.lab = LabScreen(self.config)
+
+    def get_driver_class(self) -> type:
+        """Textual's driver for this platform; on Linux and macOS one that acts on escape promptly."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # (imported only where Textual would use it)
+            from .driver import PromptEscapeDriver
+
+            return PromptEscapeDriver
+        return driver
 
     def get_css_variables(self) -> dict[str, str]:
         """The theme's variables plus ``$pane-border``, the border kind of every pane."""

@@ -33,6 +33,7 @@ class Settings:
 
     device: str = "auto"  # auto | cpu | gpu | gpu:N
     memory_growth: bool = True
+    cpu_threads: int | None = None  # TensorFlow's intra- and inter-op threads; None: its default
 
 
 settings = Settings()
@@ -42,9 +43,15 @@ class DeviceError(RuntimeError):
     """The chosen device is not there."""
 
 
-def configure(*, device: str | None = None, memory_growth: bool | None = None) -> None:
-    """Choose the device and memory policy; a change must happen before ``load()``."""
-    unchanged = device in (None, settings.device) and memory_growth in (None, settings.memory_growth)
+def configure(
+    *, device: str | None = None, memory_growth: bool | None = None, cpu_threads: int | None = None
+) -> None:
+    """Choose the device, memory policy and CPU threads; a change must happen before ``load()``."""
+    unchanged = (
+        device in (None, settings.device)
+        and memory_growth in (None, settings.memory_growth)
+        and cpu_threads in (None, settings.cpu_threads)
+    )
     if _modules is not None and not unchanged:
         raise RuntimeError("TensorFlow is already loaded; configure devices before training")
     if device is not None:
@@ -53,6 +60,8 @@ def configure(*, device: str | None = None, memory_growth: bool | None = None) -
         settings.device = device
     if memory_growth is not None:
         settings.memory_growth = memory_growth
+    if cpu_threads is not None:
+        settings.cpu_threads = max(1, cpu_threads)
 
 
 @contextlib.contextmanager
@@ -104,6 +113,9 @@ def load() -> tuple[ModuleType, ModuleType]:
                 import keras
 
                 prepare_devices(tf, settings)
+                if settings.cpu_threads:
+                    tf.config.threading.set_intra_op_parallelism_threads(settings.cpu_threads)
+                    tf.config.threading.set_inter_op_parallelism_threads(settings.cpu_threads)
                 # Run one tiny op so first-use logs (device discovery) happen in here too.
                 tf.constant(0.0) + 1.0
             tf.get_logger().setLevel("ERROR")
