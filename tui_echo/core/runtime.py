@@ -33,7 +33,7 @@ class Settings:
 
     device: str = "auto"  # auto | cpu | gpu | gpu:N
     memory_growth: bool = True
-    cpu_threads: int | None = None  # TensorFlow's intra- and inter-op threads; None: its default
+    cpu_threads: int | None = None  # threads per TensorFlow op (intra-op); None: its default
 
 
 settings = Settings()
@@ -113,9 +113,12 @@ def load() -> tuple[ModuleType, ModuleType]:
                 import keras
 
                 prepare_devices(tf, settings)
+                # One op at a time: with TensorFlow's default inter-op pool, two processes on a
+                # busy machine gave predictions 1 ulp apart (1 run in 9; 0 in 36 with one thread),
+                # and these programs are chains of small ops that gain nothing from it.
+                tf.config.threading.set_inter_op_parallelism_threads(1)
                 if settings.cpu_threads:
                     tf.config.threading.set_intra_op_parallelism_threads(settings.cpu_threads)
-                    tf.config.threading.set_inter_op_parallelism_threads(settings.cpu_threads)
                 # Run one tiny op so first-use logs (device discovery) happen in here too.
                 tf.constant(0.0) + 1.0
             tf.get_logger().setLevel("ERROR")
