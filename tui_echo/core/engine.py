@@ -557,8 +557,8 @@ def _start_compile(loop: CompiledLoop, *, background: bool) -> None:
 
     ``background``: a queued compile, for reruns. It runs at the lowest CPU priority (a training
     or the UI keep their cores; it gets whatever is free) and starts the next queued one when done.
-    A compile for the running training keeps normal priority: at the lowest, other processes on a
-    busy machine starved it until the run was over (measured).
+    A compile that a run waits for keeps normal priority: at the lowest, other processes on a busy
+    machine starved it (measured).
     """
 
     def work() -> None:
