@@ -317,6 +317,31 @@ async def test_80x24_keeps_every_essential_pane_and_m_shows_the_summary() -> Non
         assert app.screen.maximized is None
 
 
+async def test_the_status_line_repaints_a_new_state_at_once_and_a_changing_text_once_a_second() -> None:
+    from textual.app import App
+
+    from tui_echo.widgets import status_bar
+
+    class One(App[None]):
+        def compose(self):
+            yield StatusBar(id="status")
+
+    app = One()
+    async with app.run_test(size=(60, 3)) as pilot:
+        bar = app.query_one(StatusBar)
+        painted: list[str] = []
+        real = bar.refresh
+        bar.refresh = lambda *a, **k: (painted.append(bar.text), real(*a, **k))[1]
+        bar.show("training", "epoch 1")
+        for epoch in range(2, 6):  # a batch every few ms: one repaint, then the latest text later
+            bar.show("training", f"epoch {epoch}")
+        assert painted == ["epoch 1"]
+        await wait_for(pilot, lambda: painted[-1:] == ["epoch 5"], timeout=status_bar.REPAINT_EVERY_S + 2)
+        assert len(painted) == 2
+        bar.show("paused", "paused at epoch 5")  # a new state: at once
+        assert painted[-1] == "paused at epoch 5"
+
+
 def test_the_epoch_log_follows_the_end_until_scrolled_up() -> None:
     log = EpochLog()
     log.add_notes(["start"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 from functools import partial
@@ -15,9 +16,9 @@ from typing import Any, Callable, Iterator
 
 # A lone escape (our Stop key) is only known to be one when no sequence byte follows within
 # ESCDELAY ms; our driver (driver.py) acts as soon as that wait is over. Terminals and SSH send a
-# sequence's bytes together, so 15 ms is plenty (Neovim waits 50); set ESCDELAY to override.
+# sequence's bytes together, so 10 ms is plenty (Neovim waits 50); set ESCDELAY to override.
 # Must be set before Textual reads its constants.
-os.environ.setdefault("ESCDELAY", "15")
+os.environ.setdefault("ESCDELAY", "10")
 
 from textual import work
 from textual.app import App
@@ -186,7 +187,22 @@ class EchoApp(App[None]):
         """Remember the device; let the lab build its summary or start a waiting run."""
         self.tf_ready = True
         self.device = message.device
+        self._calm_gc()
         self.lab.tensorflow_ready()
+
+    @staticmethod
+    def _calm_gc() -> None:
+        """Fewer, shorter garbage-collection pauses on the UI thread.
+
+        While training, frames allocate fast and Python collected ~150 times a second; with
+        TensorFlow's ~300k objects to scan, its full collections took ~25 ms each and keys waited
+        behind them (measured: GC 7% of the UI thread's time, lag up to 101 ms). What exists once
+        TensorFlow and the screens are up lives as long as the app, so it is frozen out of every
+        collection, and the young generation is collected every 20,000 allocations, not 700
+        (then: 8 collections in the same 6 s, lag up to 55 ms).
+        """
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
 
     def on_tensor_flow_failed(self, message: TensorFlowFailed) -> None:
         """Remember why; the lab explains it and refuses to train."""

@@ -1,15 +1,21 @@
 """The one-line status: what the lab is doing (left) and where training runs (right).
 
 Drawn by ``render`` and refreshed without a layout pass: it changes with every batch of epochs,
-and a ``Static.update`` per batch re-laid-out the whole screen (measured: ~70 ms frames).
+and a ``Static.update`` per batch re-laid-out the whole screen (measured: ~70 ms frames). Its
+text is repainted at most once a second while the state stays the same: the line spans the
+screen, so each repaint re-renders every pane beside it too (13-24 ms), and a key that lands
+behind such a frame waits for it. A new state is shown at once.
 """
 
 from __future__ import annotations
+
+import time
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
+REPAINT_EVERY_S = 1.0  # the most often a changing text is repainted within one state
 STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "finished", "stopped", "failed", "invalid")
 
 
@@ -23,16 +29,30 @@ class StatusBar(Widget):
         self._state = "idle"
         self._text = ""
         self._right = ""
+        self._painted = 0.0  # when the text was last repainted (monotonic)
+        self._pending = False  # a repaint is scheduled
 
     def show(self, state: str, text: str) -> None:
         """Set the state (a CSS class ``-<state>``) and its line."""
-        if state != self._state:
+        changed_state = state != self._state
+        if changed_state:
             for name in STATES:
                 self.set_class(name == state, f"-{name}")
             self._state = state
-        if text != self._text:
-            self._text = text
-            self.refresh()
+        if text == self._text and not changed_state:
+            return
+        self._text = text
+        wait = self._painted + REPAINT_EVERY_S - time.monotonic()
+        if changed_state or wait <= 0:
+            self._repaint()
+        elif not self._pending:
+            self._pending = True
+            self.set_timer(wait, self._repaint)
+
+    def _repaint(self) -> None:
+        self._pending = False
+        self._painted = time.monotonic()
+        self.refresh()
 
     def show_device(self, text: str) -> None:
         """Set the right-hand text (params, device)."""
