@@ -306,7 +306,7 @@ class LabScreen(Screen):
                 self.app.call_from_thread(self.notify, f"Export failed: {error}", severity="error")
                 return
         self.app.call_from_thread(
-            self.notify, f"Saved {path.name}\nin {path.parent}", title="Plain-Keras script", timeout=8
+            self.notify, f"{path.name}\nin {path.parent}", title="Plain-Keras script saved", timeout=8
         )
         self.exported_script = path
 

@@ -150,7 +150,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         """Show the defaults as placeholders and check the starting values."""
         self._ascii_toggles()
         self.border_title = "Settings"
-        self.border_subtitle = "1–4 topology"
+        self.border_subtitle = "1-4 topology"
         # Start the radio cursor on the chosen topology, not on the first one.
         self.query_one(RadioSet)._selected = NAMES.index(self._initial.topology)
         self._check()
