@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tui_echo.app import EchoApp
+from tui_echo.core import engine
 from tui_echo.core.config import Config
 from tui_echo.widgets import LossChart, SummaryPane
 
@@ -47,25 +48,31 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         await pilot.pause(0.3)
         save("finished")
 
-    # A long run caught in the middle. The compiled engine runs tens of thousands of epochs a
-    # second, so the run is paused at once and let through a chunk at a time until a third is done.
+    # A long run caught in the middle. It stays on the TF graph (XLA would finish all 100,000
+    # epochs in about a second, between two of the lab's half-second batches), is paused as soon
+    # as it trains and let through a little at a time until a third is done.
+    engine.XLA = "never"
     epochs = 100_000
     app = EchoApp(config=Config(topology="many-to-many", epochs=epochs, seed=0))
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: app.tf_ready and app.query_one(SummaryPane).border_subtitle)
         await pilot.press("ctrl+r")
         app.query_one(LossChart).focus()
-        await pilot.press("space")
+        await until(pilot, lambda: app.lab.phase == "training")
+        await pilot.press("space")  # pause
+        await until(pilot, lambda: app.lab.phase == "paused")
         while len(app.lab.history) < epochs // 3 and app.lab.running:
             await pilot.press("space")  # resume
+            await until(pilot, lambda: app.lab.phase != "paused")
             await pilot.pause(0.02)
             await pilot.press("space")  # pause
-            await pilot.pause(0.1)
+            await until(pilot, lambda: app.lab.phase != "training")
         await pilot.pause(0.3)  # the chart's next frame
         await pilot.press("space")  # resume: the status line says training again
         save("training")
         await pilot.press("escape")
         await until(pilot, lambda: not app.lab.running)
+    engine.XLA = "auto"
     return saved + await take_comparisons(out)
 
 
