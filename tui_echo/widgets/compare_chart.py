@@ -15,7 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .loss_chart import _DOTS, LABEL_WIDTH, LossChart, glyphs_for
+from .loss_chart import _DOTS, LABEL_WIDTH, LossChart, curve_dots, glyphs_for
 
 # One colour per topology, in registry order (readable on dark and light themes).
 PALETTE = ("#f0a35e", "#6cb6ff", "#7ee787", "#d2a8ff", "#ff7b72", "#e3b341")
@@ -124,21 +124,7 @@ class CompareChart(Widget, can_focus=True):
             lo = np.minimum.reduceat(kept, starts)
             hi = np.maximum.reduceat(kept, starts)
             last = kept[np.r_[starts[1:] - 1, len(kept) - 1]]
-            every = np.arange(used[0], used[-1] + 1)
-            join_lo = np.interp(every, used, lo)
-            join_hi = np.interp(every, used, hi)
-            before = np.interp(every - 1, used, last)
-            later = every > used[0]
-            join_lo = np.where(later, np.minimum(join_lo, before), join_lo)
-            join_hi = np.where(later, np.maximum(join_hi, before), join_hi)
-
-            def to_row(v: np.ndarray) -> np.ndarray:
-                return np.clip(np.rint((high - v) / (high - low) * (dot_rows - 1)), 0, dot_rows - 1).astype(int)
-
-            for x, r0, r1 in zip(every, to_row(join_hi), to_row(join_lo)):
-                if x >= dot_cols:
-                    continue
-                r = np.arange(r0, r1 + 1)
+            for x, r in curve_dots(used, lo, hi, last, low, high, dot_rows, dot_cols):
                 cells_r, cell_c = r // 4, x // 2
                 np.bitwise_or.at(grid, (cells_r, np.full(len(r), cell_c)), _DOTS[r % 4, x % 2])
                 owner[cells_r, cell_c] = index  # a shared cell takes the colour drawn last

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from rich.segment import Segment
@@ -63,6 +64,33 @@ ASCII = Glyphs("+", "|", "+", "--", tuple(_ascii_cell(bits) for bits in range(25
 def glyphs_for(widget: Widget) -> Glyphs:
     """ASCII when the app was started with ``--ascii``."""
     return ASCII if getattr(widget.app, "ascii_only", False) else UNICODE
+
+
+def curve_dots(
+    used: np.ndarray, lo: np.ndarray, hi: np.ndarray, last: np.ndarray,
+    low: int, high: int, dot_rows: int, dot_cols: int,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The dots of one curve: (dot column, its dot rows) for every column from the first filled
+    one to the last. ``used`` are the filled dot columns; ``lo``, ``hi`` and ``last`` their min,
+    max and last log10 loss; ``low`` and ``high`` the decades at the bottom and top.
+
+    Gaps between sparse columns are filled by linear interpolation, and each column is stretched
+    to the previous column's last value, so a steep fall reads as a line, not loose dots.
+    """
+    every = np.arange(used[0], used[-1] + 1)
+    join_lo = np.interp(every, used, lo)
+    join_hi = np.interp(every, used, hi)
+    before = np.interp(every - 1, used, last)
+    later = every > used[0]
+    join_lo = np.where(later, np.minimum(join_lo, before), join_lo)
+    join_hi = np.where(later, np.maximum(join_hi, before), join_hi)
+
+    def to_row(v: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint((high - v) / (high - low) * (dot_rows - 1)), 0, dot_rows - 1).astype(int)
+
+    for x, r0, r1 in zip(every.tolist(), to_row(join_hi).tolist(), to_row(join_lo).tolist()):
+        if x < dot_cols:
+            yield x, np.arange(r0, r1 + 1)
 
 
 def decade_label(k: int) -> str:
@@ -217,25 +245,8 @@ class LossChart(Widget, can_focus=True):
         if high == low:
             high = low + 1
 
-        # Fill the gaps between sparse columns by linear interpolation, and stretch each column
-        # to the previous column's last value so a steep fall reads as a line, not loose dots.
-        every = np.arange(used[0], used[-1] + 1)
-        join_lo = np.interp(every, used, lo)
-        join_hi = np.interp(every, used, hi)
-        before = np.interp(every - 1, used, last)
-        later = every > used[0]
-        join_lo = np.where(later, np.minimum(join_lo, before), join_lo)
-        join_hi = np.where(later, np.maximum(join_hi, before), join_hi)
-
-        def to_row(v: np.ndarray) -> np.ndarray:
-            return np.clip(np.rint((high - v) / (high - low) * (dot_rows - 1)), 0, dot_rows - 1).astype(int)
-
-        top, bottom = to_row(join_hi), to_row(join_lo)
         grid = np.zeros((rows, cols), dtype=np.uint8)
-        for x, r0, r1 in zip(every, top, bottom):
-            if x >= dot_cols:
-                continue
-            r = np.arange(r0, r1 + 1)
+        for x, r in curve_dots(used, lo, hi, last, low, high, dot_rows, dot_cols):
             np.bitwise_or.at(grid, (r // 4, np.full(len(r), x // 2)), _DOTS[r % 4, x % 2])
         return grid, low, high
 
