@@ -253,8 +253,12 @@ class LabScreen(Screen):
                 self.maximize(node, container=False)
                 return
 
-    def _form_config(self, purpose: str) -> Config | None:
-        """The form's settings, or None (and a notification) while they are invalid."""
+    def _form_config(self, purpose: str, *, idle: bool = False) -> Config | None:
+        """The form's settings, or None (and a notification) while they are invalid, or, with
+        ``idle``, while a training runs."""
+        if idle and self.running:
+            self.notify("Stop the training first (escape)", severity="warning")
+            return None
         form = self.query_one(ConfigForm)
         if form.config is None:
             field, message = next(iter(form.errors.items()), ("", "fix the settings"))
@@ -266,10 +270,7 @@ class LabScreen(Screen):
         """Open the compare screen on the form's settings (every topology, same task and seed)."""
         from .compare import CompareScreen
 
-        if self.running:
-            self.notify("Stop the training first (escape)", severity="warning")
-            return
-        config = self._form_config("compare")
+        config = self._form_config("compare", idle=True)
         if config is not None:
             self.app.push_screen(CompareScreen(config))
 
@@ -283,10 +284,7 @@ class LabScreen(Screen):
         """Open the explainer for the form's settings."""
         from .explain import ExplainScreen
 
-        if self.running:
-            self.notify("Stop the training first (escape)", severity="warning")
-            return
-        config = self._form_config("explain")
+        config = self._form_config("explain", idle=True)
         if config is not None:
             self.app.push_screen(ExplainScreen(config.resolved()))
 
