@@ -8,7 +8,7 @@
 2. Key-press latency while the fast engine trains: from writing a key to the terminal to the
    screen change it causes arriving on the terminal (help opening and closing; the status line
    saying paused, then training again). Target: p99 < 50 ms. A lone escape cannot be told from
-   the start of an escape sequence until ESCDELAY (15 ms, set by the app) has passed with no
+   the start of an escape sequence until ESCDELAY (10 ms, set by the app) has passed with no
    more bytes, so escape's numbers include that wait; the other keys are also summarised without it.
 
 Prints the numbers; not a pass/fail test. Each measurement takes the median of a few starts.

@@ -187,6 +187,7 @@ class EchoApp(App[None]):
         """Remember the device; let the lab build its summary or start a waiting run."""
         self.tf_ready = True
         self.device = message.device
+        self._install_help()  # now, while the lab waits, rather than on the first ?
         self._calm_gc()
         self.lab.tensorflow_ready()
 
@@ -232,6 +233,10 @@ class EchoApp(App[None]):
         """Show every key."""
         if isinstance(self.screen, HelpScreen):
             return
-        if not self.is_screen_installed("help"):  # built once, then reused: opening it is instant
-            self.install_screen(HelpScreen(self.lab.help_bindings()), name="help")
+        self._install_help()
         self.push_screen("help")
+
+    def _install_help(self) -> None:
+        """Build the help screen once; it is reused (the first build took ~80 ms while training)."""
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(self.lab.help_bindings()), name="help")

@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
@@ -26,6 +25,7 @@ from ..core.topologies import TOPOLOGIES
 from ..messages import Batcher, CompareDone, CompareProgress, CompareRecord, run_in_daemon
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
+from .base import QuietFocusScreen
 from .lab import BATCH_SECONDS, _keras_lock
 
 NAMES = tuple(TOPOLOGIES)
@@ -38,7 +38,7 @@ HEADERS = {
 TIMINGS = ("wall_s", "epochs_per_s")
 
 
-class CompareScreen(Screen):
+class CompareScreen(QuietFocusScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
     BINDINGS = [

@@ -10,13 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ..core import explain
 from ..core.config import Config
 from ..messages import ExplainFailed, ExplainReady
+from .base import QuietFocusScreen
 from .lab import _keras_lock
 
 
@@ -25,7 +25,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return " × ".join(str(v) for v in shape)
 
 
-class ExplainScreen(Screen):
+class ExplainScreen(QuietFocusScreen):
     """Samples × timesteps × features at each layer, parameter formulas, and the Dense check."""
 
     BINDINGS = [Binding("escape,q,x", "close", "Back", id="explain-back", tooltip="Back to the lab")]

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
+
+from .base import QuietFocusScreen
 
 EXTRA_KEYS = [
     ("tab / shift+tab", "Next / previous", "Move focus between panes and the fields of the settings"),
@@ -45,7 +46,7 @@ NOTES = (
 )
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(QuietFocusScreen[None]):
     """Lists every key the lab understands; escape, q or ? closes it.
 
     Opaque, not a see-through modal: under a modal, every live update of the lab (ten a second

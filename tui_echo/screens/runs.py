@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ..core.config import Config
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
+from .base import QuietFocusScreen
 
 
 def loss_text(loss: float | None) -> str:
@@ -43,7 +44,7 @@ class ConfirmDelete(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class RunView(Screen):
+class RunView(QuietFocusScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
     BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
@@ -91,7 +92,7 @@ class RunView(Screen):
         self.dismiss(None)
 
 
-class RunsScreen(Screen):
+class RunsScreen(QuietFocusScreen):
     """Every run in the store, newest first."""
 
     BINDINGS = [

@@ -15,6 +15,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
+from .frames import refresh_apart
+
 
 class KeyBar(Widget):
     """``^r Train  esc Stop  …`` on the left, the command palette key on the right."""
@@ -24,6 +26,7 @@ class KeyBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
+        self._shown: list[tuple[str, str, str, bool]] | None = None  # the entries last drawn
 
     def on_mount(self) -> None:
         """Redraw whenever the screen's bindings change."""
@@ -33,9 +36,10 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen) -> None:
-        """Redraw (never recompose) for the new bindings."""
-        if screen is self.screen:
-            self.refresh()
+        """Redraw (never recompose) if the keys to show changed: focus moves often leave them as they were."""
+        if screen is self.screen and (entries := self.entries()) != self._shown:
+            self._shown = entries
+            refresh_apart(self)
 
     def entries(self) -> list[tuple[str, str, str, bool]]:
         """(key, shown key, description, enabled) for each binding to show, one per action."""
@@ -55,7 +59,8 @@ class KeyBar(Widget):
         off_style = self.get_component_rich_style("key-bar--disabled", partial=True)
         line = Text(no_wrap=True, overflow="crop")
         self._spans = []
-        for key, display, description, enabled in self.entries():
+        self._shown = self.entries()
+        for key, display, description, enabled in self._shown:
             start = len(line)
             line.append(f" {display}", key_style if enabled else off_style)
             line.append(f" {description} ", text_style if enabled else off_style)

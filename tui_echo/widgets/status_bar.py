@@ -15,6 +15,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
+from .frames import refresh_apart
+
 REPAINT_EVERY_S = 1.0  # the most often a changing text is repainted within one state
 STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "finished", "stopped", "failed", "invalid")
 
@@ -52,13 +54,13 @@ class StatusBar(Widget):
     def _repaint(self) -> None:
         self._pending = False
         self._painted = time.monotonic()
-        self.refresh()
+        refresh_apart(self)
 
     def show_device(self, text: str) -> None:
         """Set the right-hand text (params, device)."""
         if text != self._right:
             self._right = text
-            self.refresh()
+            refresh_apart(self)
 
     @property
     def text(self) -> str:
