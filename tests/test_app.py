@@ -246,6 +246,25 @@ async def test_help_palette_and_footer_show_what_applies() -> None:
         assert app.query_one(ConfigForm).topology == "many-to-one"
 
 
+async def test_a_covered_lab_repaints_nothing_until_it_shows_again() -> None:
+    app = EchoApp(config=Config(epochs=20), load_tensorflow=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert help_screen is not app.lab and not app.lab.is_current
+        repaints: list[tuple] = []
+        real = help_screen.refresh
+        help_screen.refresh = lambda *a, **k: (repaints.append(a), real(*a, **k))[1]
+        app.lab.query_one(StatusBar).show("training", "training epoch 9 behind the help")
+        chart = app.lab.query_one(LossChart)
+        chart.extend([0.5, 0.25, 0.125])
+        chart.flush()
+        await pilot.pause(0.2)
+        assert repaints == []  # Textual would repaint all of the help for each change behind it
+        await pilot.press("escape")
+        assert app.lab.is_current and "training epoch 9 behind the help" in screen_text(app)
+
+
 async def test_a_training_that_raises_is_shown_and_the_lab_stays_usable(monkeypatch) -> None:
     import tui_echo.screens.lab as lab
 
