@@ -7,8 +7,8 @@ from textual.screen import Screen, ScreenResultType
 from textual.widget import Widget
 
 
-class QuietFocusScreen(Screen[ScreenResultType]):
-    """A screen that does not repaint all of itself when focus moves.
+class LeanScreen(Screen[ScreenResultType]):
+    """A screen that paints only what shows and what changed.
 
     Textual's ``Screen.focused`` is a plain reactive, so every focus change (tab, or a pushed
     screen focusing its first widget) repainted the whole screen: for the lab, ~50 widgets and

@@ -25,7 +25,7 @@ from ..core.topologies import TOPOLOGIES
 from ..messages import Batcher, CompareDone, CompareProgress, CompareRecord, run_in_daemon
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
-from .base import QuietFocusScreen
+from .base import LeanScreen
 from .lab import BATCH_SECONDS, _keras_lock
 
 NAMES = tuple(TOPOLOGIES)
@@ -38,7 +38,7 @@ HEADERS = {
 TIMINGS = ("wall_s", "epochs_per_s")
 
 
-class CompareScreen(QuietFocusScreen):
+class CompareScreen(LeanScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
     BINDINGS = [

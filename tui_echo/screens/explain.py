@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from ..core import explain
 from ..core.config import Config
 from ..messages import ExplainFailed, ExplainReady
-from .base import QuietFocusScreen
+from .base import LeanScreen
 from .lab import _keras_lock
 
 
@@ -25,7 +25,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return " × ".join(str(v) for v in shape)
 
 
-class ExplainScreen(QuietFocusScreen):
+class ExplainScreen(LeanScreen):
     """Samples × timesteps × features at each layer, parameter formulas, and the Dense check."""
 
     BINDINGS = [Binding("escape,q,x", "close", "Back", id="explain-back", tooltip="Back to the lab")]

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from .base import QuietFocusScreen
+from .base import LeanScreen
 
 EXTRA_KEYS = [
     ("tab / shift+tab", "Next / previous", "Move focus between panes and the fields of the settings"),
@@ -46,10 +46,10 @@ NOTES = (
 )
 
 
-class HelpScreen(QuietFocusScreen[None]):
+class HelpScreen(LeanScreen[None]):
     """Lists every key the lab understands; escape, q or ? closes it.
 
-    Opaque, not a see-through modal: under a modal, every live update of the lab (ten a second
+    Opaque, not a see-through modal: under a modal, every live update of the lab (twice a second
     while training) re-composited the whole terminal, and keys waited behind it.
     """
 

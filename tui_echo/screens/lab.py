@@ -32,7 +32,7 @@ from ..core.summary import summarize
 from ..core.topologies import TOPOLOGIES
 from ..messages import Batcher, SummaryFailed, SummaryReady, TrainingDone, TrainingProgress, run_in_daemon
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
-from .base import QuietFocusScreen
+from .base import LeanScreen
 
 RUNNING = ("waiting", "starting", "compiling", "training", "paused", "stopping")
 NAMES = tuple(TOPOLOGIES)
@@ -54,7 +54,7 @@ def summary_key(config: Config) -> tuple:
     return tuple(sorted((k, v) for k, v in values.items() if k not in NOT_IN_MODEL))
 
 
-class LabScreen(QuietFocusScreen):
+class LabScreen(LeanScreen):
     """The main screen: configure, train, and watch it learn."""
 
     BINDINGS = [

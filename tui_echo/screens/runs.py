@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 from ..core.config import Config
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
-from .base import QuietFocusScreen
+from .base import LeanScreen
 
 
 def loss_text(loss: float | None) -> str:
@@ -44,7 +44,7 @@ class ConfirmDelete(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class RunView(QuietFocusScreen):
+class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
     BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
@@ -92,7 +92,7 @@ class RunView(QuietFocusScreen):
         self.dismiss(None)
 
 
-class RunsScreen(QuietFocusScreen):
+class RunsScreen(LeanScreen):
     """Every run in the store, newest first."""
 
     BINDINGS = [
