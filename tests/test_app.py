@@ -90,6 +90,32 @@ async def test_ctrl_r_before_tensorflow_is_loaded_starts_once_it_is() -> None:
         assert len(app.lab.history) == 20
 
 
+async def test_the_status_says_saving_until_the_run_is_stored(tmp_path, monkeypatch) -> None:
+    from tui_echo.core import runs
+
+    stored = threading.Event()
+    real_finish = runs.RunWriter.finish
+
+    def slow_finish(self, record, model=None):  # a slow disk: the worker ends only after this
+        stored.wait(10)
+        real_finish(self, record, model)
+
+    monkeypatch.setattr(runs.RunWriter, "finish", slow_finish)
+    app = EchoApp(config=Config(topology="many-to-many", epochs=30))
+    app.run_store = runs.RunStore(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "saving", what="saving")
+        await pilot.pause(0.1)
+        assert status(app).startswith("trained 30 epochs") and "saving the run" in status(app)
+        footer = screen_text(app).rstrip().splitlines()[-1]
+        assert "Stop" not in footer and "Pause" not in footer
+        stored.set()
+        await wait_for(pilot, lambda: app.lab.phase == "finished", what="finished")
+    assert [run.status for run in app.run_store.list()] == ["finished"]
+
+
 async def test_escape_stops_mid_run_and_keeps_the_epochs() -> None:
     app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
     async with app.run_test(size=SIZE) as pilot:

@@ -34,7 +34,7 @@ from ..messages import Batcher, SummaryFailed, SummaryReady, TrainingDone, Train
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
 from .base import LeanScreen
 
-RUNNING = ("waiting", "starting", "compiling", "training", "paused", "stopping")
+RUNNING = ("waiting", "starting", "compiling", "training", "paused", "stopping", "saving")
 NAMES = tuple(TOPOLOGIES)
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 BATCH_SECONDS = 0.5  # at most 2 batches a second, whatever the epoch rate: at 10 a second the lab wrote 75 KB/s to its terminal, at 2 under 20 KB/s (benchmarks/terminal_bytes.py)
@@ -86,7 +86,7 @@ class LabScreen(LeanScreen):
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, KeyBar"  # a zoomed pane keeps the status and the keys
 
     phase: reactive[str] = reactive("idle", bindings=True, repaint=False)
-    """idle | waiting | starting | compiling | training | paused | stopping | finished | stopped | failed | diverged"""
+    """idle | waiting | starting | compiling | training | paused | stopping | saving | finished | stopped | failed | diverged"""
 
     compact: reactive[bool] = reactive(False, bindings=True, repaint=False)
 
@@ -164,7 +164,7 @@ class LabScreen(LeanScreen):
         if action == "train":
             return not self.running and not self.app.tf_failed
         if action == "stop":
-            return self.running and self.phase != "stopping"
+            return self.running and self.phase not in ("stopping", "saving")
         if action == "pause":
             return self.phase in ("starting", "compiling", "training")
         if action == "resume":
@@ -210,7 +210,7 @@ class LabScreen(LeanScreen):
         if self.phase == "waiting":
             self._finish_run("stopped")
             return
-        if self.running:
+        if self.running and self.phase != "saving":
             self.phase = "stopping"
             self._resume.set()
             self.workers.cancel_group(self, "training")
@@ -478,6 +478,7 @@ class LabScreen(LeanScreen):
                     self.phase = "training"
             elif isinstance(event, Finished):
                 self.final = event
+                self.phase = "saving"  # the worker ends once the run store has the record and model
                 length = len(self.run_config.problem.targets[0]) if self.run_config else len(event.targets)
                 self._show_predictions(event.predictions[:length], len(event.history))
                 notes = [f"finished: {len(event.history):,} epochs"]
@@ -610,6 +611,8 @@ class LabScreen(LeanScreen):
             status.show("paused", f"paused at epoch {epoch:,} of {total:,}{loss} · space resumes")
         elif phase == "stopping":
             status.show("stopping", f"stopping at epoch {epoch:,} of {total:,}…")
+        elif phase == "saving":
+            status.show("saving", f"trained {epoch:,} epochs{loss} · saving the run…")
         elif phase == "finished":
             final = self.final
             timing = ""
