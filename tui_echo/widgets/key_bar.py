@@ -26,7 +26,7 @@ class KeyBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
-        self._shown: list[tuple[str, str, str, bool]] | None = None  # the entries last drawn
+        self._shown: list[tuple[str, str, str, bool]] | None = None  # the entries drawn, or asked for
 
     def on_mount(self) -> None:
         """Redraw whenever the screen's bindings change."""

@@ -3,8 +3,9 @@
 Drawn by ``render`` and refreshed without a layout pass: it changes with every batch of epochs,
 and a ``Static.update`` per batch re-laid-out the whole screen (measured: ~70 ms frames). Its
 text is repainted at most once a second while the state stays the same: the line spans the
-screen, so each repaint re-renders every pane beside it too (13-24 ms), and a key that lands
-behind such a frame waits for it. A new state is shown at once.
+screen, so a repaint in the panes' frame re-rendered every pane beside it (13-24 ms; it now has a
+frame of its own, see ``frames.py``), and a key that lands behind a frame waits for it. A new
+state is shown at once.
 """
 
 from __future__ import annotations
