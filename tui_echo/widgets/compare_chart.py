@@ -15,7 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .loss_chart import _DOTS, LABEL_WIDTH, LossChart, curve_dots, glyphs_for
+from .loss_chart import BRAILLE_DOTS, LABEL_WIDTH, LossChart, curve_dots, glyphs_for
 
 # One colour per topology, in registry order (readable on dark and light themes).
 PALETTE = ("#f0a35e", "#6cb6ff", "#7ee787", "#d2a8ff", "#ff7b72", "#e3b341")
@@ -126,7 +126,7 @@ class CompareChart(Widget, can_focus=True):
             last = kept[np.r_[starts[1:] - 1, len(kept) - 1]]
             for x, r in curve_dots(used, lo, hi, last, low, high, dot_rows, dot_cols):
                 cells_r, cell_c = r // 4, x // 2
-                np.bitwise_or.at(grid, (cells_r, np.full(len(r), cell_c)), _DOTS[r % 4, x % 2])
+                np.bitwise_or.at(grid, (cells_r, np.full(len(r), cell_c)), BRAILLE_DOTS[r % 4, x % 2])
                 owner[cells_r, cell_c] = index  # a shared cell takes the colour drawn last
         labels = LossChart._labels(low, high, rows)
         styles = [base + Style(color=self.colours.get(name, PALETTE[0])) for name in names]

@@ -20,13 +20,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 # Braille dot bits, indexed [row 0..3][column 0..1] inside one character cell.
-_DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
+BRAILLE_DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
 LABEL_WIDTH = 6  # "1e-3 ┤"
 
 
 def _ascii_cell(bits: int) -> str:
     """An ASCII stand-in for a braille cell: where in the cell its dots are, roughly."""
-    rows = [row for row in range(4) if bits & int(_DOTS[row, 0] | _DOTS[row, 1])]
+    rows = [row for row in range(4) if bits & int(BRAILLE_DOTS[row, 0] | BRAILLE_DOTS[row, 1])]
     if not rows:
         return " "
     if rows[-1] - rows[0] >= 2:
@@ -247,7 +247,7 @@ class LossChart(Widget, can_focus=True):
 
         grid = np.zeros((rows, cols), dtype=np.uint8)
         for x, r in curve_dots(used, lo, hi, last, low, high, dot_rows, dot_cols):
-            np.bitwise_or.at(grid, (r // 4, np.full(len(r), x // 2)), _DOTS[r % 4, x % 2])
+            np.bitwise_or.at(grid, (r // 4, np.full(len(r), x // 2)), BRAILLE_DOTS[r % 4, x % 2])
         return grid, low, high
 
     @staticmethod
