@@ -100,7 +100,9 @@ def _mark(state: RunState, now: float, epoch: int) -> tuple[tuple[tuple[float, i
 def advance(state: RunState, event: Any, now: float) -> RunState:
     """The state after one engine event, received at ``now`` (seconds, any monotonic clock)."""
     busy = state.phase in (Phase.STARTING, Phase.COMPILING)
-    if isinstance(event, (Started, Compiling)):
+    if isinstance(event, Started):
+        return replace(state, total=event.epochs, phase=Phase.COMPILING if busy else state.phase)
+    if isinstance(event, Compiling):
         return replace(state, phase=Phase.COMPILING) if busy else state
     if isinstance(event, Compiled):
         window = () if state.phase == Phase.PAUSED else ((now, state.epoch),)
