@@ -56,7 +56,7 @@ def test_unwritable_runs_folder_warns_and_still_trains(tmp_path: Path) -> None:
     warnings: list[str] = []
     record = run_experiment(SHORT, store=RunStore(blocker / "runs", warn=warnings.append))
     assert record["status"] == "finished" and len(record["predictions"]) == 5
-    assert len(warnings) == 1 and "not writable" in warnings[0] and str(blocker) in warnings[0]
+    assert len(warnings) == 1 and "Not a directory" in warnings[0] and str(blocker) in warnings[0]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
@@ -73,22 +73,22 @@ def test_read_only_runs_folder_warns(tmp_path: Path) -> None:
 def test_corrupt_truncated_and_foreign_files_are_skipped_by_name(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     good = run_experiment(SHORT, store=store)
-    (tmp_path / "corrupt").mkdir()
-    (tmp_path / "corrupt" / "run.json").write_text("{not json")
-    (tmp_path / "truncated").mkdir()
     meta = json.loads((tmp_path / good["id"] / "run.json").read_text())
-    (tmp_path / "truncated" / "run.json").write_text(json.dumps(meta))
-    (tmp_path / "truncated" / "result.json").write_text(json.dumps(good)[:200])
-    (tmp_path / "foreign").mkdir()
-    (tmp_path / "foreign" / "run.json").write_text(json.dumps({"hello": "world"}))
+    corrupt, truncated, foreign = "20000101-000000-0001", "20000101-000000-0002", "20000101-000000-0003"
+    for name in (corrupt, truncated, foreign):
+        (tmp_path / name).mkdir()
+    (tmp_path / corrupt / "run.json").write_text("{not json")
+    (tmp_path / truncated / "run.json").write_text(json.dumps({**meta, "id": truncated}))
+    (tmp_path / truncated / "result.json").write_text(json.dumps(good)[:200])
+    (tmp_path / foreign / "run.json").write_text(json.dumps({"hello": "world"}))
     (tmp_path / "stray.txt").write_text("ignored: not a folder")
     warnings: list[str] = []
     listed = RunStore(tmp_path, warn=warnings.append).list()
     assert [r.id for r in listed] == [good["id"]]
-    joined = "\n".join(warnings)
-    for name in ("corrupt/run.json", "truncated/result.json", "foreign/run.json"):
-        assert name in joined
     assert len(warnings) == 3
+    for (name, what), warning in zip([(corrupt, "run.json"), (truncated, "result.json"), (foreign, "run.json")],
+                                     sorted(warnings)):
+        assert f"{tmp_path / name}: {what}" in warning
 
 
 def test_diverging_loss_stops_and_is_marked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +122,7 @@ def test_kill_9_leaves_an_interrupted_run_with_its_history(tmp_path: Path) -> No
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            histories = list(tmp_path.glob("*/history.txt"))
+            histories = list(tmp_path.glob("*/history.f32"))
             if histories and histories[0].stat().st_size > 100:
                 break
             time.sleep(0.2)
