@@ -26,21 +26,28 @@ from tui_echo.core.runs import RunStore
 from tui_echo.screens.runs import RunsScreen, RunView
 
 
+CONFIG = Config(topology="many-to-one").resolved().to_dict()
+
+
+def finished_record(run_id: str, losses: list[float]) -> dict[str, Any]:
+    """A many-to-one run record, as ``run_record`` makes them, without training anything."""
+    return {
+        "topology": "many-to-one", "status": "finished", "config": CONFIG, "params": 170,
+        "layers": [{"name": "lstm", "type": "LSTM", "output_shape": [None, 5], "params": 140, "formula": ""},
+                   {"name": "dense", "type": "Dense", "output_shape": [None, 5], "params": 30, "formula": ""}],
+        "history": losses, "final_loss": losses[-1], "predictions": [0.0, 0.2, 0.4, 0.6, 0.8],
+        "targets": [0.0, 0.2, 0.4, 0.6, 0.8], "sample_sequences": 1, "wall_s": 1.0, "compile_s": 0.5,
+        "epochs_per_s": 10.0, "engine": "fast", "versions": {"keras": "3"}, "device": "CPU", "id": run_id,
+    }
+
+
 def good_run(root: Path, run_id: str, epochs: int = 3, *, legacy: bool = False) -> Path:
     """A finished run folder as the store writes it (``legacy``: as versions before history.f32 did)."""
     folder = root / run_id
     folder.mkdir()
-    config = Config(topology="many-to-one").resolved().to_dict()
     losses = [0.5 / (i + 1) for i in range(epochs)]
-    meta = {"id": run_id, "started": 1.7e9, "status": "finished", "pid": 1, "host": "elsewhere", "config": config}
-    result = {
-        "topology": "many-to-one", "status": "finished", "config": config, "params": 170,
-        "layers": [{"name": "lstm", "type": "LSTM", "output_shape": [None, 5], "params": 140, "formula": ""},
-                   {"name": "dense", "type": "Dense", "output_shape": [None, 5], "params": 30, "formula": ""}],
-        "final_loss": losses[-1], "predictions": [0.0, 0.2, 0.4, 0.6, 0.8], "targets": [0.0, 0.2, 0.4, 0.6, 0.8],
-        "wall_s": 1.0, "compile_s": 0.5, "epochs_per_s": 10.0, "engine": "fast", "versions": {"keras": "3"},
-        "device": "CPU", "id": run_id,
-    }
+    meta = {"id": run_id, "started": 1.7e9, "status": "finished", "pid": 1, "host": "elsewhere", "config": CONFIG}
+    result = {k: v for k, v in finished_record(run_id, losses).items() if k != "history"}
     (folder / "run.json").write_text(json.dumps(meta))
     if legacy:
         (folder / "result.json").write_text(json.dumps({**result, "history": losses}))

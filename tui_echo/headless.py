@@ -113,7 +113,7 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]
     if status in ("failed", "diverged"):
-        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False)
+        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False, soft_wrap=True)
         return 1
     if status == "stopped":
         if not as_json:
