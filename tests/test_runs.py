@@ -330,3 +330,26 @@ def test_prune_lists_by_default_and_removes_with_yes(tmp_path: Path, capsys: pyt
 def test_device_with_a_trailing_newline_is_refused(cli_run) -> None:  # noqa: ANN001
     done = cli_run("runs", "--device", "cpu\n")  # a child: this process has TensorFlow loaded
     assert done.returncode == 2 and "device must be" in done.stderr and _one_line(done.stderr)
+
+
+def test_quitting_waits_for_a_save_in_progress_and_saves_a_stuck_training_as_it_stands(tmp_path: Path) -> None:
+    import threading
+
+    from test_store_hostile import CONFIG, finished_record
+    from tui_echo.core.events import Epochs
+
+    class SlowModel:
+        def save(self, path: Path) -> None:  # a slow disk
+            time.sleep(0.5)
+            Path(path).write_bytes(b"model")
+
+    store = RunStore(tmp_path)
+    stuck, saving = store.start(CONFIG), store.start(CONFIG)
+    stuck(Epochs(1, (0.5, 0.25), 0.0))  # then an uninterruptible compile, say: it never finishes
+    threading.Thread(target=saving.finish, args=(finished_record(saving.meta["id"], [0.1]), SlowModel())).start()
+    began = time.monotonic()
+    store.wait_saved(grace=0.1)
+    assert time.monotonic() - began >= 0.5
+    found = {r.id: (r.status, r.epochs) for r in store.list()}
+    assert found == {stuck.meta["id"]: ("stopped", 2), saving.meta["id"]: ("finished", 1)}
+    assert (tmp_path / saving.meta["id"] / "model.keras").read_bytes() == b"model"

@@ -175,7 +175,6 @@ class RunWriter:
     meta: dict[str, Any]
     warn: Callable[[str], None]
     error: str | None = None
-    saving: bool = False
     saved: threading.Event = field(default_factory=threading.Event)
     _history: Any = None
     _flushed_at: float = field(default_factory=time.monotonic)
@@ -204,7 +203,7 @@ class RunWriter:
         with self._lock:
             if self._closed:
                 return
-            self._closed = self.saving = True
+            self._closed = True
         try:
             if self.error is None:
                 self._save(record, model)
