@@ -67,17 +67,23 @@ def build_parser() -> Parser:
     output = compare.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
-    runs = commands.add_parser("runs", help="list saved runs (and show or remove one)")
+    runs = commands.add_parser("runs", help="list saved runs (and show, remove or prune them)")
     _add_common(runs)
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs_commands = runs.add_subparsers(dest="runs_command", parser_class=Parser)
     show = runs_commands.add_parser("show", help="one run in full")
-    show.add_argument("id")
+    show.add_argument("ids", nargs=1, metavar="ID")
     show.add_argument("--json", action="store_true", help="print the run's JSON record")
     _add_common(show)
-    remove = runs_commands.add_parser("rm", help="delete one run")
-    remove.add_argument("id")
+    remove = runs_commands.add_parser("rm", help="delete runs")
+    remove.add_argument("ids", nargs="+", metavar="ID")
     _add_common(remove)
+    prune = runs_commands.add_parser("prune", help="delete old runs: lists them unless --yes")
+    prune.add_argument("--older-than", metavar="AGE", help="only runs started longer ago, like 7d, 12h, 30m")
+    prune.add_argument("--status", metavar="S,S", help="only runs with one of these statuses, like stopped,failed")
+    prune.add_argument("--keep", metavar="N", help="never the N newest runs")
+    prune.add_argument("--yes", action="store_true", help="remove them (without it, only list them)")
+    _add_common(prune)
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
@@ -158,7 +164,19 @@ def _threshold(text: str | None) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
+    """Entry point of the ``tui-echo`` script and ``python -m tui_echo``.
+
+    Ctrl+C before a training has started (while TensorFlow loads, say) is one line and exit
+    130; once training runs, Ctrl+C, SIGTERM and SIGHUP stop it and save it (see headless.py).
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("tui-echo: interrupted\n")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     runs_dir = Path(args.runs_dir) if args.runs_dir else None
     try:
@@ -170,9 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor(as_json=args.json)
     if args.command == "runs":
-        from .headless import runs
+        from .headless import prune, runs
 
-        return runs(runs_dir, args.runs_command, getattr(args, "id", None), as_json=args.json)
+        if args.runs_command == "prune":
+            return prune(runs_dir, older_than=args.older_than, statuses=args.status, keep=args.keep, yes=args.yes)
+        return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json)
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import signal
 import sys
 from functools import partial
 from typing import Any, Callable, Iterator
@@ -167,6 +168,20 @@ class EchoApp(App[None]):
         """Paint first; import TensorFlow after the first frame."""
         if self._load_tensorflow:
             self.call_after_refresh(self.load_tensorflow)
+        if not self.is_headless:
+            self._quit_on_signals()
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM and SIGHUP quit as ctrl+q does: training stopped and saved, terminal restored.
+
+        Left to their default action they kill the process at once: no run saved, and the terminal
+        left in the alternate screen with the cursor hidden and mouse reporting on. A SIGHUP that
+        is ignored (``nohup``) stays ignored.
+        """
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                loop.add_signal_handler(signum, self.call_later, self.action_quit)
 
     @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
     def load_tensorflow(self) -> None:
@@ -214,14 +229,17 @@ class EchoApp(App[None]):
 
     def on_store_warning(self, message: StoreWarning) -> None:
         """The run store could not read or write something: say so, keep going."""
-        self.notify(message.text, title="Runs", severity="warning", timeout=6)
+        self.notify(message.text, title="Runs", severity="warning", timeout=6, markup=False)
 
     async def action_quit(self) -> None:
-        """Stop any training and leave at once; uninterruptible work is abandoned, not awaited."""
+        """Stop any training, wait until its run is saved, and leave; uninterruptible work is abandoned."""
         self.quitting = True
         self.workers.cancel_all()
-        # A cancelled training stops within a chunk and saves itself as "stopped" (~0.3 s with
-        # the model); give it that long, never more, so quitting stays under a second.
+        if self.run_store is not None:
+            # A cancelled training stops within a chunk and saves itself as "stopped"; the save is
+            # waited for (however long the history), a training that cannot stop is saved as it stands.
+            await asyncio.to_thread(self.run_store.wait_saved)
+
         async def settle() -> None:
             for worker in list(self.workers):
                 with contextlib.suppress(Exception):  # cancelled or failed: either way, done

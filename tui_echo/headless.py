@@ -19,27 +19,43 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .core import engine, runtime
-from .core.config import Config
+from .core.config import Config, ConfigError, IntRange
 from .core.events import Compiled, Compiling, Epochs
 from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
-from .core.runs import RunStore
+from .core.runs import BadRunId, RunError, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable
 from .core.summary import render, summarize, summary_from_record
 
 
 class Interrupt:
-    """Ctrl+C asks the training to stop at the next chunk instead of killing it mid-step."""
+    """Ctrl+C, SIGTERM and SIGHUP ask the training to stop at the next chunk (and be saved as
+    stopped) instead of killing it mid-step; ``code`` is the exit status for the signal, 128 + N.
+
+    A SIGHUP that is ignored (``nohup``) stays ignored.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.requested = threading.Event()
+        self.code = 130
 
     def __enter__(self) -> "Interrupt":
-        self._previous = signal.signal(signal.SIGINT, lambda *_: self.requested.set())
+        self._previous = {}
+        for signum in self.SIGNALS:
+            if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                continue
+            self._previous[signum] = signal.signal(signum, self._stop)
         return self
 
+    def _stop(self, signum: int, frame: Any) -> None:
+        self.code = 128 + signum
+        self.requested.set()
+
     def __exit__(self, *exc: Any) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def predictions_table(record: dict[str, Any]) -> Table:
@@ -56,11 +72,14 @@ def predictions_table(record: dict[str, Any]) -> Table:
 
 
 def _store(runs_dir: Path | None, err: Console) -> RunStore:
-    return RunStore(runs_dir, warn=lambda message: err.print(f"tui-echo: warning: {message}", markup=False))
+    return RunStore(
+        runs_dir, warn=lambda message: err.print(f"tui-echo: warning: {message}", markup=False, soft_wrap=True)
+    )
 
 
 def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
-    """``tui-echo run``: 0 when training finished, 1 when it failed, 130 when interrupted."""
+    """``tui-echo run``: 0 when training finished, 1 when it failed or could not be saved,
+    128 + N when signal N stopped it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP)."""
     config = config.resolved()
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -94,12 +113,12 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]
     if status in ("failed", "diverged"):
-        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False)
+        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False, soft_wrap=True)
         return 1
     if status == "stopped":
         if not as_json:
             err.print(f"tui-echo run: stopped after {len(record['history'])} epochs", markup=False)
-        return 130
+        return interrupt.code
     if not as_json:
         out.print(predictions_table(record))
         out.print(
@@ -138,7 +157,7 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
 def compare(
     configs: list[Config], *, threshold: float, export_to: str | None, output: str, runs_dir: Path | None = None
 ) -> int:
-    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted."""
+    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 128 + N when signal N stopped it."""
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     progress = Progress(
@@ -172,12 +191,13 @@ def compare(
     for record in bad:
         err.print(f"tui-echo compare: {record['topology']} {record['status']}: {record['error']}", markup=False)
     if interrupt.requested.is_set():
-        return 130
+        return interrupt.code
     return 1 if bad else 0
 
 
-def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_json: bool) -> int:
-    """``tui-echo runs [show ID | rm ID]``: 0, or 2 for an unknown id."""
+def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json: bool) -> int:
+    """``tui-echo runs [show ID | rm ID...]``: 0; 2 for text that is not a run ID or no such run;
+    1 for a run that cannot be read or removed. Unreadable folders are one warning line each."""
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     store = _store(runs_dir, err)
@@ -190,24 +210,31 @@ def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_j
         for name in ("id", "when", "topology", "status", "epochs", "final loss"):
             table.add_column(name, justify="right" if name in ("epochs", "final loss") else "left", no_wrap=True)
         for r in found:
-            loss = "-" if r.final_loss is None else f"{r.final_loss:.3g}"
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-            table.add_row(r.id, when, r.topology, r.status, str(r.epochs), loss)
+            table.add_row(r.id, _when(r.started), r.topology, r.status, str(r.epochs), _loss(r.final_loss))
         out.print(table)
         return 0
+    prog = f"tui-echo runs {command}"
     try:
-        if command == "rm":
-            store.remove(run_id)
-            out.print(f"removed run {run_id}", markup=False)
-            return 0
+        for run_id in ids:
+            check_id(run_id)
+    except BadRunId as error:
+        _error(err, prog, str(error))
+        return 2
+    if command == "rm":
+        return _remove(store, ids, prog, out, err)
+    [run_id] = ids
+    try:
         record = store.load(run_id)
     except KeyError:
-        err.print(f"tui-echo runs {command}: error: no run {run_id!r} in {store.root}", markup=False)
+        _error(err, prog, f"no run {run_id} in {store.root}")
         return 2
+    except RunError as error:
+        _error(err, prog, f"run {run_id} cannot be read: {error}")
+        return 1
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
         return 0
-    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}")
+    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}", markup=False)
     if record.get("layers"):
         out.print(render(summary_from_record(record)))
     if record.get("predictions"):
@@ -218,6 +245,65 @@ def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_j
     if record.get("error"):
         out.print(record["error"], markup=False)
     return 0
+
+
+def _when(started: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+
+
+def _loss(loss: float | None) -> str:
+    return "-" if loss is None else f"{loss:.3g}"
+
+
+def _error(err: Console, prog: str, message: str) -> None:
+    err.print(f"{prog}: error: {message}", markup=False, soft_wrap=True)
+
+
+def _remove(store: RunStore, ids: list[str], prog: str, out: Console, err: Console) -> int:
+    """Remove each run; 2 if one was not there, 1 if one could not be removed."""
+    code = 0
+    for run_id in dict.fromkeys(ids):
+        try:
+            store.remove(run_id)
+        except KeyError:
+            _error(err, prog, f"no run {run_id} in {store.root}")
+            code = max(code, 2)
+        except OSError as error:
+            _error(err, prog, f"run {run_id} could not be removed: {error.strerror or error}")
+            code = code or 1
+        else:
+            out.print(f"removed run {run_id}", markup=False, soft_wrap=True)
+    return code
+
+
+def prune(
+    runs_dir: Path | None, *, older_than: str | None, statuses: str | None, keep: str | None, yes: bool
+) -> int:
+    """``tui-echo runs prune``: show the runs that match (``yes``: remove them); 2 for bad options."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    prog = "tui-echo runs prune"
+    try:
+        age = None if older_than is None else parse_age(older_than)
+        wanted = None if statuses is None else parse_statuses(statuses)
+        kept = 0 if keep is None else IntRange(0, 1_000_000).parse("--keep", keep)
+    except (ValueError, ConfigError) as error:
+        _error(err, prog, str(error))
+        return 2
+    if age is None and wanted is None and keep is None:
+        _error(err, prog, "say which runs to prune: --older-than, --status and/or --keep")
+        return 2
+    store = _store(runs_dir, err)
+    doomed = prunable(store.list(), older_than_s=age, statuses=wanted, keep=kept, now=time.time())
+    if not yes:
+        size = sum(folder_bytes(r.path) for r in doomed)
+        out.print(f"would remove {len(doomed)} runs ({size / 1e6:.1f} MB) from {store.root}", markup=False, soft_wrap=True)
+        for r in doomed:
+            out.print(f"  {r.id}  {_when(r.started)}  {r.topology}  {r.status}  {r.epochs} epochs", markup=False)
+        if doomed:
+            out.print("run again with --yes to remove them", markup=False)
+        return 0
+    return _remove(store, [r.id for r in doomed], prog, out, err)
 
 
 def doctor(*, as_json: bool) -> int:

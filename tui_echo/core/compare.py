@@ -63,8 +63,8 @@ def configs_for(base: Config, topologies: Iterable[str]) -> list[Config]:
 
 
 def first_epoch_below(history: list[float], threshold: float) -> int | None:
-    """1-based epoch at which the loss first fell below ``threshold``, or None."""
-    return next((i + 1 for i, loss in enumerate(history) if loss < threshold), None)
+    """1-based epoch at which the loss first fell below ``threshold``, or None (a diverged epoch is None)."""
+    return next((i + 1 for i, loss in enumerate(history) if loss is not None and loss < threshold), None)
 
 
 def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 _lock = threading.Lock()
 _modules: tuple[ModuleType, ModuleType] | None = None
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu|gpu:\d+)$")
+DEVICE_PATTERN = re.compile(r"auto|cpu|gpu|gpu:[0-9]+")
 
 
 @dataclass
@@ -55,7 +55,7 @@ def configure(
     if _modules is not None and not unchanged:
         raise RuntimeError("TensorFlow is already loaded; configure devices before training")
     if device is not None:
-        if not DEVICE_PATTERN.match(device):
+        if not DEVICE_PATTERN.fullmatch(device):  # fullmatch: "$" would let "cpu\n" through
             raise ValueError(f"device must be auto, cpu, gpu or gpu:N (got {device!r})")
         settings.device = device
     if memory_growth is not None:

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ..core.config import Config
+from ..core.runs import RunError
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
 from .base import LeanScreen
@@ -121,15 +122,18 @@ class RunsScreen(LeanScreen):
         return getattr(self.app, "run_store", None)
 
     def reload(self) -> None:
-        """Read the store again."""
+        """Read the store again; folders that are not readable runs are counted and the first named."""
         table = self.query_one(DataTable)
         table.clear()
-        runs = self.store.list() if self.store is not None else []
+        runs, problems = self.store.scan() if self.store is not None else ([], [])
         for run in runs:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
             table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", loss_text(run.final_loss), key=run.id)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
-        self.query_one("#runs-status", Static).update(f"{len(runs)} runs in {where}")
+        status = Text(f"{len(runs)} runs in {where}")
+        if problems:
+            status.append(f" · {len(problems)} skipped: {problems[0]}", style="bold")
+        self.query_one("#runs-status", Static).update(status)
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)
@@ -153,6 +157,10 @@ class RunsScreen(LeanScreen):
             self.notify(f"Run {run_id} is gone", severity="warning")
             self.reload()
             return
+        except RunError as error:  # changed on disk since it was listed
+            self.notify(f"Run {run_id} cannot be read: {error}", severity="warning", markup=False)
+            self.reload()
+            return
         self.app.push_screen(RunView(record))
 
     def action_delete(self) -> None:
@@ -166,7 +174,7 @@ class RunsScreen(LeanScreen):
                 try:
                     self.store.remove(run_id)
                 except (KeyError, OSError) as error:
-                    self.notify(f"Could not delete {run_id}: {error}", severity="error")
+                    self.notify(f"Could not delete {run_id}: {error}", severity="error", markup=False)
                 else:
                     self.notify(f"Deleted run {run_id}")
                 self.reload()
