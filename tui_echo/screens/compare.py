@@ -41,6 +41,7 @@ TIMINGS = ("wall_s", "epochs_per_s")
 class CompareScreen(LeanScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
+    HELP_TITLE = "compare keys"
     BINDINGS = [
         Binding("ctrl+r", "rerun", "Rerun", id="compare-rerun", priority=True,
                 tooltip="Train the selected topologies again"),
@@ -275,7 +276,8 @@ class CompareScreen(LeanScreen):
         current = self._highlighted() if table.row_count else None
         deterministic = getattr(self.app, "deterministic", False)
         if not table.columns:
-            table.add_column("run", key="run")
+            table.add_column("in", key="in")
+            table.add_column("state", key="state")
             for key in COLUMNS:
                 table.add_column(HEADERS[key], key=key)
         for key in COLUMNS:
@@ -294,12 +296,14 @@ class CompareScreen(LeanScreen):
             lines = sorted(present, key=lambda item: item[1][key]) + absent
         table.clear()
         for name, values in lines:
-            state = self.progress.get(name, "") if name in self.selected or name in self.progress else ""
-            run = ("✓ " if name in self.selected else "· ") + (state or ("" if name in self.selected else "off"))
-            cells = [run]
+            # The selection (what the next run trains) and the state (what this run did) apart:
+            # "✓ queued" read as done.
+            chosen = name in self.selected
+            state = self.progress.get(name) or ("ready" if chosen else "off")
+            cells = ["[x]" if chosen else "[ ]", state]
             for key in COLUMNS:
                 if key in TIMINGS and deterministic and key in values:
-                    cells.append("·")
+                    cells.append("-")
                 else:
                     cells.append(cell_text(key, values.get(key)))
             table.add_row(*cells, key=name)
@@ -320,7 +324,7 @@ class CompareScreen(LeanScreen):
             cells = [str(t), f"{x:.3f}", f"{y:.3f}"]
             for name in self.trained:
                 values = self.predictions.get(name)
-                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "–")
+                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "-")
             table.add_row(*cells)
 
     def refresh_status(self) -> None:

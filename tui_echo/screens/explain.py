@@ -28,6 +28,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
 class ExplainScreen(LeanScreen):
     """Samples × timesteps × features at each layer, parameter formulas, and the Dense check."""
 
+    HELP_TITLE = "explainer keys"
     BINDINGS = [Binding("escape,q,x", "close", "Back", id="explain-back", tooltip="Back to the lab")]
 
     def __init__(self, config: Config) -> None:

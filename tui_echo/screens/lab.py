@@ -82,6 +82,10 @@ class LabScreen(LeanScreen):
                 tooltip="Save these settings as a standalone plain-Keras script"),
     ]
 
+    HELP_TITLE = "lab keys"
+    HELP_NOTES = ("Settings are checked as you type; training starts only when every field is valid. "
+                  "Empty fields use the tutorial's defaults, shown in grey.")
+
     # repaint=False: a reactive on a Screen repaints the whole screen when it changes
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, KeyBar"  # a zoomed pane keeps the status and the keys
 
@@ -152,12 +156,6 @@ class LabScreen(LeanScreen):
     def running(self) -> bool:
         """A training is waiting, starting, running, paused or stopping."""
         return self.phase in RUNNING
-
-    def help_bindings(self) -> list[Binding]:
-        """Every key of the lab and of the app, for the help."""
-        from ..app import EchoApp  # the app class lists the global keys
-
-        return [*self.BINDINGS, *EchoApp.BINDINGS]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer and keys show only what applies now."""

@@ -47,6 +47,7 @@ class ConfirmDelete(ModalScreen[bool]):
 class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
+    HELP_TITLE = "saved run keys"
     BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
 
     def __init__(self, record: dict[str, Any]) -> None:
@@ -95,6 +96,7 @@ class RunView(LeanScreen):
 class RunsScreen(LeanScreen):
     """Every run in the store, newest first."""
 
+    HELP_TITLE = "runs keys"
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
