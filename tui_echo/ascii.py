@@ -8,6 +8,8 @@ so nothing moves.
 
 from __future__ import annotations
 
+import unicodedata
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from textual.color import Color
@@ -19,9 +21,20 @@ REPLACEMENTS = {
     "←": "<", "→": ">", "↑": "^", "↓": "v", "≤": "<", "≥": ">", "●": "*", "○": "o", "▐": "[", "▌": "]",
     "█": "#", "▉": "#", "▊": "#", "▋": "#", "▍": " ", "▎": " ", "▏": " ",
     "▁": " ", "▂": " ", "▃": " ", "▄": " ", "▅": " ", "▆": " ", "▇": " ",
-    "’": "'", "‘": "'", "“": '"', "”": '"', "²": "2", "≈": "~", "⣿": "#",
+    "’": "'", "‘": "'", "“": '"', "”": '"', "≈": "~", "⣿": "#",
 }
-_TABLE = str.maketrans(REPLACEMENTS)
+
+def _box_drawing() -> dict[str, str]:
+    """Every box-drawing character (Rich's tables use many): lines as ``-`` and ``|``, the rest ``+``."""
+    table = {}
+    for code in range(0x2500, 0x2580):
+        name = unicodedata.name(chr(code), "")
+        across, down = "HORIZONTAL" in name, "VERTICAL" in name
+        table[chr(code)] = "-" if across and not down else "|" if down and not across else "+"
+    return table
+
+
+_TABLE = str.maketrans({**_box_drawing(), **REPLACEMENTS})
 
 
 def to_ascii(text: str) -> str:

@@ -35,17 +35,18 @@ class LeanScreen(Screen[ScreenResultType]):
     """The help's heading for this screen."""
     HELP_NOTES = ""
     """A few lines under the help's key table."""
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # below 80 columns the stylesheet drops panes
+    # Width classes for app.tcss: -narrow below 80 columns, -medium below 100, -wide from there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-medium"), (100, "-wide")]
 
     def help_bindings(self) -> list[Binding]:
-        """This screen's keys, then those of its own widgets (chart, settings), then the app's."""
-        bindings = declared(type(self))
+        """This screen's keys, the app's, then those of the screen's own widgets (chart, settings)."""
+        bindings = [*declared(type(self)), *declared(type(self.app))]
         seen: set[type] = set()
         for widget in self.query("*"):
             if type(widget) not in seen:
                 seen.add(type(widget))
                 bindings.extend(declared(type(widget)))
-        return [*bindings, *declared(type(self.app))]
+        return bindings
 
     @property
     def is_current(self) -> bool:

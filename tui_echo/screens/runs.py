@@ -131,7 +131,18 @@ class RunsScreen(LeanScreen):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
             table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", loss_text(run.final_loss), key=run.id)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
-        self.query_one("#runs-status", Static).update(f"{len(runs)} runs in {where}")
+        if runs:
+            self.query_one("#runs-status", Static).update(f"{len(runs)} runs in {where}")
+        else:
+            self.query_one("#runs-status", Static).update(
+                f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
+        self.refresh_bindings()  # Open and Delete only with a run to act on
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Open and Delete only when there is a run."""
+        if action in ("open", "delete"):
+            return self.query_one(DataTable).row_count > 0
+        return True
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)
