@@ -19,7 +19,7 @@ from tui_echo.core.compare import compare, configs_for
 from tui_echo.core.config import Config
 from tui_echo.core.events import Epochs
 from tui_echo.core.topologies import TOPOLOGIES
-from tui_echo.messages import CompareDone, CompareProgress, CompareRecord, ExplainReady
+from tui_echo.screens import compare as compare_screen
 from tui_echo.screens.compare import CompareScreen
 from tui_echo.screens.explain import ExplainScreen
 from tui_echo.screens.runs import RunsScreen, RunView
@@ -49,15 +49,16 @@ def open_screen(results, monkeypatch, tmp_path):
     """``open_screen(name, mode)`` -> (app, run_before): the app, and what shows screen ``name``."""
     records, facts = results
 
-    def fake_comparison(screen, configs, generation):  # the worker, with the real results
-        for record in records:
-            event = Epochs(1, tuple(record["history"]), 0.0)
-            screen.post_message(CompareProgress(generation, [(record["topology"], event)]))
-            screen.post_message(CompareRecord(generation, record))
-        screen.post_message(CompareDone(generation))
+    by_topology = {record["topology"]: record for record in records}
 
-    monkeypatch.setattr(CompareScreen, "run_comparison", fake_comparison)
-    monkeypatch.setattr(ExplainScreen, "compute", lambda screen, config: screen.post_message(ExplainReady(*facts)))
+    def fake_experiment(config, on_event, should_stop, **kwargs):  # the real results, at once
+        record = by_topology[config.topology]
+        on_event(Epochs(1, tuple(record["history"]), 0.0))
+        return record
+
+    monkeypatch.setattr(compare_screen, "run_experiment", fake_experiment)
+    monkeypatch.setattr(explain, "shapes", lambda config: facts[0])
+    monkeypatch.setattr(explain, "timedistributed_equivalence", lambda config: facts[1])
     monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(tmp_path / "runs"))  # an empty store
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
@@ -67,16 +68,17 @@ def open_screen(results, monkeypatch, tmp_path):
         app = EchoApp(config=CONFIG, deterministic=True, load_tensorflow=False, ascii_only=mode == "ascii")
         screens = {
             "lab": lambda: None,
-            "compare": lambda: CompareScreen(CONFIG),
+            "compare": lambda: CompareScreen(CONFIG, app.training),
             "runs": RunsScreen,
             "run": lambda: RunView(records[2]),
-            "explainer": lambda: ExplainScreen(CONFIG.resolved()),
+            "explainer": lambda: ExplainScreen(CONFIG.resolved(), app.training),
         }
 
         async def run_before(pilot) -> None:
             screen = screens[name]()
             if screen is not None:
                 await app.push_screen(screen)
+            await pilot.app.workers.wait_for_complete()
             await pilot.pause(0.3)  # the charts draw on their 10 Hz tick
             if help:
                 await pilot.press("question_mark")

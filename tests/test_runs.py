@@ -107,7 +107,7 @@ def test_diverging_loss_stops_and_is_marked(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_exception_inside_training_marks_the_run_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = replace(topologies.TOPOLOGIES["many-to-one"], name="broken", frame_y=lambda s: s[:, :2])
+    broken = replace(topologies.TOPOLOGIES["many-to-one"], name="broken", head=lambda keras, length: [keras.layers.Dense(2)])
     monkeypatch.setitem(topologies.TOPOLOGIES, "broken", broken)
     store = RunStore(tmp_path)
     record = run_experiment(Config(topology="broken", epochs=5), store=store)

@@ -100,7 +100,7 @@ async def test_escape_stops_a_comparison_in_progress() -> None:
         await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
         await pilot.press("c")
         screen = app.screen
-        await wait_for(pilot, lambda: any(s.startswith("ep ") for s in screen.progress.values()), what="training")
+        await wait_for(pilot, lambda: any(s.epoch > 0 for s in screen.progress.values()), what="training")
         await pilot.press("escape")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -11,27 +11,12 @@ from typing import Any, NoReturn, Sequence
 from . import __version__
 from .core import runtime
 from .core.config import Config, ConfigError
-from .core.cells import CELLS
-from .core.tasks import TASKS
+from .core.rules import Flag
+from .core.settings import SETTINGS, option_name
 from .core.topologies import TOPOLOGIES
 
-# option name on the command line -> Config field
-OPTIONS = {
-    "--topology": "topology",
-    "--task": "task",
-    "--length": "length",
-    "--sequences": "sequences",
-    "--delay": "delay",
-    "--cell": "cell",
-    "--layers": "layers",
-    "--units": "units",
-    "--epochs": "epochs",
-    "--batch-size": "batch_size",
-    "--lr": "lr",
-    "--seed": "seed",
-    "--engine": "engine",
-}
-FIELD_TO_OPTION = {field: option for option, field in OPTIONS.items()}
+# option name on the command line -> Config field, for the options that take a value
+OPTIONS = {s.option: s.name for s in SETTINGS if s.option and not isinstance(s.rule, Flag)}
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,22 +27,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    # Values stay strings here: Config.from_fields gives the one-line messages with ranges.
-    parser.add_argument("--topology", help=f"one of {', '.join(TOPOLOGIES)}")
-    parser.add_argument("--task", help=f"sequence problem: {', '.join(TASKS)} (default echo)")
-    parser.add_argument("--length", help="sequence length, 1-1000 (default 5)")
-    parser.add_argument("--sequences", help="random sequences to draw, 1-100,000 (random tasks only)")
-    parser.add_argument("--delay", help="k for the delay task: output x[t-k], 1 to length-1 (default 2)")
-    parser.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default lstm)")
-    parser.add_argument("--layers", help="stacked recurrent layers, 1-4 (default 1)")
-    parser.add_argument("--bidirectional", action="store_true", help="wrap each recurrent layer in Bidirectional")
-    parser.add_argument("--units", help="LSTM units, 1-1024 (default: the length)")
-    parser.add_argument("--epochs", help="1-1,000,000 (default: the topology's tutorial value)")
-    parser.add_argument("--batch-size", help="1 to the number of samples (default: the tutorial's)")
-    parser.add_argument("--lr", help="Adam learning rate in (0, 10] (default: the task's, 0.001 for echo)")
-    parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
-    parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
-    parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
+    """One option per setting of the spec; values stay strings here, so ``Config.from_fields``
+    gives the one-line messages with ranges."""
+    for setting in SETTINGS:
+        if setting.option is None:
+            continue
+        if isinstance(setting.rule, Flag):
+            action = "store_false" if setting.negated else "store_true"
+            parser.add_argument(setting.option, dest=setting.name, action=action, help=setting.help)
+        else:
+            parser.add_argument(setting.option, dest=setting.name, help=setting.help)
     _add_common(parser)
 
 
@@ -128,13 +107,11 @@ def _keep_earlier_values(top: argparse.ArgumentParser, parser: argparse.Argument
 
 def config_from_args(args: argparse.Namespace, prog: str) -> Config:
     """The validated Config, or exit 2 with one line naming the option and its range."""
-    values: dict[str, Any] = {field: getattr(args, field) for field in OPTIONS.values()}
-    values["shuffle"] = not args.no_shuffle
-    values["bidirectional"] = args.bidirectional
+    values: dict[str, Any] = {s.name: getattr(args, s.name) for s in SETTINGS if s.option}
     try:
         return Config.from_fields(values)
     except ConfigError as error:
-        _refuse(prog, f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+        _refuse(prog, f"{option_name(error.field)} {error.reason}")
 
 
 def _refuse(prog: str, message: str) -> NoReturn:
@@ -158,7 +135,7 @@ def _compare_configs(base: Config, topologies: list[str]) -> list[Config]:
     try:
         return configs_for(base, topologies)
     except ConfigError as error:
-        _refuse("tui-echo compare", f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+        _refuse("tui-echo compare", f"{option_name(error.field)} {error.reason}")
 
 
 def _fps(text: str | None) -> int | None:

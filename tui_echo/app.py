@@ -31,10 +31,11 @@ from .core import runtime
 from .core.config import Config
 from .core.runs import RunStore
 from .core.topologies import TOPOLOGIES
-from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady, run_in_daemon
+from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady
 from .screens.base import LeanScreen
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
+from .training import TrainingService, run_in_daemon
 
 
 QUIT_GRACE_S = 0.6
@@ -130,7 +131,8 @@ class EchoApp(App[None]):
         self.tf_failed = ""
         self.device = "…"
         self._load_tensorflow = load_tensorflow
-        self.lab = LabScreen(self.config)
+        self.training = TrainingService(self)  # every background job with Keras goes through it
+        self.lab = LabScreen(self.config, self.training)
 
     def get_driver_class(self) -> type:
         """Textual's driver for this platform; on Linux and macOS one that acts on escape promptly."""

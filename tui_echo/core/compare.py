@@ -36,7 +36,15 @@ COLUMNS: dict[str, str] = {
     "epochs_per_s": "epochs/s",
     "max_error": "max abs error",
 }
+# Narrower headers for the compare screen, where they differ (``short_header``).
+SHORT = {"lstm_params": "LSTM", "head_params": "head", "params": "params", "final_loss": "loss",
+         "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err"}
 FORMATS = {"final_loss": "{:.3g}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
+
+
+def short_header(key: str) -> str:
+    """A column's header in the compare screen."""
+    return SHORT.get(key, COLUMNS[key])
 
 
 def configs_for(base: Config, topologies: Iterable[str]) -> list[Config]:
@@ -61,14 +69,13 @@ def first_epoch_below(history: list[float], threshold: float) -> int | None:
 
 def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
     """One comparison row from a run record."""
-    config = Config(**record["config"])
-    problem = config.problem
+    x_shape, y_shape = Config(**record["config"]).shapes
     layers = record["layers"]
     errors = [abs(p - t) for p, t in zip(record["predictions"], record["targets"])]
     return {
         "topology": record["topology"],
-        "x_shape": list(problem.X.shape),
-        "y_shape": list(problem.y.shape),
+        "x_shape": list(x_shape),
+        "y_shape": list(y_shape),
         "lstm_params": layers[0]["params"],
         "head_params": sum(layer["params"] for layer in layers[1:]),
         "params": record["params"],

@@ -6,18 +6,18 @@ from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
-from textual.worker import get_current_worker
 
 from ..core import explain
 from ..core.config import Config
-from ..messages import ExplainFailed, ExplainReady
+from ..messages import JobDone
+from ..training import Job, TrainingService
 from .base import LeanScreen
-from .lab import _keras_lock
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -31,9 +31,11 @@ class ExplainScreen(LeanScreen):
     HELP_TITLE = "explainer keys"
     BINDINGS = [Binding("escape,q,x", "close", "Back", id="explain-back", tooltip="Back to the lab")]
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, training: TrainingService) -> None:
         super().__init__()
         self.config = config
+        self.training = training
+        self.job: Job | None = None
         self.steps: list[explain.Step] = []
         self.equivalence: explain.Equivalence | None = None
 
@@ -48,28 +50,22 @@ class ExplainScreen(LeanScreen):
         box_.border_title = f"Explainer · {self.config.topology}"
         box_.border_subtitle = "escape closes"
         self.query_one("#explain-body", Static).update(Text("building the models…", style="dim"))
-        self.compute(self.config)
+        config = self.config
 
-    @work(thread=True, exclusive=True, group="explain", exit_on_error=False)
-    def compute(self, config: Config) -> None:
-        """Build the model, walk its shapes, and run the equivalence check."""
-        worker = get_current_worker()
-        while not _keras_lock.acquire(timeout=0.05):
-            if worker.is_cancelled:
-                return
-        try:
-            steps = explain.shapes(config)
-            equivalence = explain.timedistributed_equivalence(config)
-        except Exception as error:  # shown on screen, never raised into Textual
-            self.post_message(ExplainFailed(f"{type(error).__name__}: {error}"))
+        def compute(job: Job, report: Any) -> tuple[list[explain.Step], explain.Equivalence]:
+            """Build the model, walk its shapes, and run the equivalence check."""
+            return explain.shapes(config), explain.timedistributed_equivalence(config)
+
+        self.job = self.training.start(self, compute, group="explain")
+
+    def on_job_done(self, message: JobDone) -> None:
+        """Show the facts, or why there are none."""
+        if message.job is not self.job or message.result is None and not message.error:
             return
-        finally:
-            _keras_lock.release()
-        self.post_message(ExplainReady(steps, equivalence))
-
-    def on_explain_ready(self, message: ExplainReady) -> None:
-        """Show the facts."""
-        self.steps, self.equivalence = message.steps, message.equivalence
+        if message.error:
+            self.query_one("#explain-body", Static).update(Text(f"could not explain: {message.error}", style="red"))
+            return
+        self.steps, self.equivalence = message.result
         # The formula goes on a row of its own under its stage, wrapping in the stage's column,
         # so shapes and params keep their whole width at 80 columns.
         table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False)
@@ -96,10 +92,6 @@ class ExplainScreen(LeanScreen):
         if not getattr(self.app, "ascii_only", False):
             return text
         return text.replace("²", "^2").replace("≤", "<=").replace(" — ", " - ")
-
-    def on_explain_failed(self, message: ExplainFailed) -> None:
-        """Say why."""
-        self.query_one("#explain-body", Static).update(Text(f"could not explain: {message.reason}", style="red"))
 
     def action_close(self) -> None:
         """Back to the lab."""
