@@ -27,11 +27,13 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import get_current_worker
 
+from .ascii import AsciiFilter
 from .core import runtime
 from .core.config import Config
 from .core.runs import RunStore
 from .core.topologies import TOPOLOGIES
 from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady
+from .screens.base import LeanScreen
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
 from .training import TrainingService, run_in_daemon
@@ -102,8 +104,8 @@ class EchoApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
                 tooltip="Quit at once, even mid-training (the training is stopped first)"),
-        Binding("question_mark", "help", "Help", id="help", key_display="?", tooltip="List every key"),
-        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List every key"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?", tooltip="List the keys of this screen"),
+        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List the keys of this screen"),
     ]
 
     def __init__(
@@ -117,6 +119,8 @@ class EchoApp(App[None]):
         """
         self.ascii_only = ascii_only  # read by get_css_variables, which App.__init__ calls
         super().__init__()
+        if ascii_only:
+            self._filters.append(AsciiFilter())
         self.config = config or Config()
         self.deterministic = deterministic
         self.quitting = False
@@ -250,13 +254,18 @@ class EchoApp(App[None]):
         self.exit()
 
     def action_help(self) -> None:
-        """Show every key."""
-        if isinstance(self.screen, HelpScreen):
+        """Show the keys of the screen on show."""
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
             return
-        self._install_help()
-        self.push_screen("help")
+        if screen is self.lab:
+            self._install_help()
+            self.push_screen("help")
+        elif isinstance(screen, LeanScreen):
+            self.push_screen(HelpScreen(screen.help_bindings(), screen.HELP_TITLE, screen.HELP_NOTES))
 
     def _install_help(self) -> None:
-        """Build the help screen once; it is reused (the first build took ~80 ms while training)."""
+        """Build the lab's help once; it is reused (the first build took ~80 ms while training)."""
         if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(self.lab.help_bindings()), name="help")
+            lab = self.lab
+            self.install_screen(HelpScreen(lab.help_bindings(), lab.HELP_TITLE, lab.HELP_NOTES), name="help")

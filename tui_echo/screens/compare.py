@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -25,6 +26,7 @@ from ..core.compare import (
 from ..core.config import Config, ConfigError
 from ..core.events import Epochs, Finished, Predictions
 from ..core.experiment import run_experiment
+from ..core.formatting import format_loss
 from ..core.progress import RunState
 from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone, JobProgress
@@ -32,21 +34,41 @@ from ..training import Job, TrainingService
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
 from .base import LeanScreen
+from .lab import COMPACT_WIDTH
 
 NAMES = tuple(TOPOLOGIES)
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
 TIMINGS = ("wall_s", "epochs_per_s")
+# Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
+PRIORITY = ("in", "state", "topology", "final_loss", "params", "max_error", "epoch_below",
+            "epochs_per_s", "wall_s", "lstm_params", "head_params", "x_shape", "y_shape")
+
+
+def fit_columns(widths: dict[str, int], room: int) -> list[str]:
+    """The columns (in ``PRIORITY`` order) whose cells fit whole in ``room`` cells, two of
+    padding each: a number is shown whole or not at all."""
+    chosen, used = [], 0
+    for key in PRIORITY:
+        if used + widths[key] + 2 <= room:
+            chosen.append(key)
+            used += widths[key] + 2
+    return chosen
 
 
 class CompareScreen(LeanScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
+    HELP_TITLE = "compare keys"
     BINDINGS = [
         Binding("ctrl+r", "rerun", "Rerun", id="compare-rerun", priority=True,
                 tooltip="Train the selected topologies again"),
         Binding("space", "toggle", "Toggle", id="compare-toggle",
                 tooltip="Put the highlighted topology in or out of the comparison"),
-        Binding("s", "sort", "Sort", id="compare-sort", tooltip="Sort the table by the next column"),
+        Binding("s", "sort(1)", "Sort", id="compare-sort", key_display="s/S",
+                tooltip="Sort the table by the next column shown (S: the previous one)"),
+        Binding("S", "sort(-1)", show=False, id="compare-sort-back"),
+        Binding("p", "toggle_predictions", "Preds", id="compare-predictions",
+                tooltip="Below 100 columns: show the predictions in place of the curves, and back"),
         Binding("e", "export", "Export", id="compare-export",
                 tooltip="Write the comparison as Markdown, CSV and JSON"),
         Binding("escape", "back", "Back", id="compare-back",
@@ -66,6 +88,7 @@ class CompareScreen(LeanScreen):
         self.predictions: dict[str, list[float]] = {}
         self.trained: list[str] = []  # topologies the last run trained, in order
         self.sort_key: str | None = None
+        self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
         self.job: Job | None = None
         self.error = ""
 
@@ -97,6 +120,8 @@ class CompareScreen(LeanScreen):
             return not self.running
         if action == "export":
             return not self.running and bool(self.records)
+        if action == "toggle_predictions":
+            return self.app.size.width < COMPACT_WIDTH
         return True
 
     def action_rerun(self) -> None:
@@ -148,12 +173,21 @@ class CompareScreen(LeanScreen):
         self.refresh_table()
         self.refresh_status()
 
-    def action_sort(self) -> None:
-        """Sort by the next column (registry order after the last)."""
-        keys = [None, *COLUMNS]
-        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+    def action_sort(self, step: int) -> None:
+        """Sort by the next (``step`` 1) or previous (-1) column shown; unsorted between the ends."""
+        keys = [None, *(key for key in COLUMNS if key in self.shown_columns)]
+        current = keys.index(self.sort_key) if self.sort_key in keys else 0
+        self.sort_key = keys[(current + step) % len(keys)]
         self.refresh_table()
         self.refresh_status()
+
+    def action_toggle_predictions(self) -> None:
+        """In a narrow terminal, swap the curves for the predictions and back."""
+        self.toggle_class("-show-predictions")
+
+    def on_resize(self) -> None:
+        """Choose the columns that fit the new width."""
+        self.refresh_table()
 
     def action_export(self) -> None:
         """Write Markdown, CSV and JSON into the export folder and say where."""
@@ -239,39 +273,48 @@ class CompareScreen(LeanScreen):
         return [row(self.records[n], self.threshold) for n in self.trained if n in self.records]
 
     def refresh_table(self) -> None:
-        """Rebuild the table (four rows), keeping the cursor on the same topology."""
+        """Rebuild the table (four rows) with the columns that fit, keeping the cursor on the same topology."""
         table = self.query_one("#compare-table", DataTable)
         current = self._highlighted() if table.row_count else None
         deterministic = getattr(self.app, "deterministic", False)
-        if not table.columns:
-            table.add_column("run", key="run")
-            for key in COLUMNS:
-                table.add_column(short_header(key), key=key)
-        for key in COLUMNS:
-            column = table.columns[key]
-            mark = " ▼" if key == self.sort_key else ""
-            column.label = table.columns[key].label.__class__(short_header(key) + mark)
         lines = []
         for name in NAMES:
             record = self.records.get(name)
             values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
-            lines.append((name, values))
+            # The selection (what the next run trains) and the state (what this run did) apart:
+            # "✓ queued" read as done.
+            chosen = name in self.selected
+            state = progress.brief(self.progress[name]) if name in self.progress else ""
+            cells = {"in": Text("[x]" if chosen else "[ ]"), "state": state or ("ready" if chosen else "off")}
+            for key in COLUMNS:
+                hidden = key in TIMINGS and deterministic and key in values
+                if hidden:
+                    cells[key] = "-"
+                elif key == "final_loss":  # as the lab and the CLI write it: 1.1102e-17, never 0.000
+                    cells[key] = format_loss(values.get(key))
+                else:
+                    cells[key] = cell_text(key, values.get(key))
+            lines.append((name, values, cells))
         if self.sort_key is not None:
             key = self.sort_key
             present = [item for item in lines if item[1].get(key) is not None]
             absent = [item for item in lines if item[1].get(key) is None]
             lines = sorted(present, key=lambda item: item[1][key]) + absent
-        table.clear()
-        for name, values in lines:
-            state = progress.brief(self.progress[name]) if name in self.progress else ""
-            run = ("✓ " if name in self.selected else "· ") + (state or ("" if name in self.selected else "off"))
-            cells = [run]
-            for key in COLUMNS:
-                if key in TIMINGS and deterministic and key in values:
-                    cells.append("·")
-                else:
-                    cells.append(cell_text(key, values.get(key)))
-            table.add_row(*cells, key=name)
+        headers = {"in": "in", "state": "state", **{k: short_header(k) + (" v" if k == self.sort_key else "") for k in COLUMNS}}
+        widths = {k: max(len(str(headers[k])), *(len(str(c[k])) for _, _, c in lines)) for k in headers}
+        room = (table.size.width or self.app.size.width) - 2  # less the border
+        keys = [k for k in headers if k in fit_columns(widths, room)]
+        if keys != list(table.columns):
+            table.clear(columns=True)
+            for key in keys:
+                table.add_column(headers[key], key=key)
+            self.shown_columns = keys
+        else:
+            table.clear()
+            for key in keys:
+                table.columns[key].label = Text(headers[key])
+        for name, _, cells in lines:
+            table.add_row(*(cells[k] for k in keys), key=name)
         if current is not None:
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
@@ -288,12 +331,12 @@ class CompareScreen(LeanScreen):
             cells = [str(t), f"{x:.3f}", f"{y:.3f}"]
             for name in self.trained:
                 values = self.predictions.get(name)
-                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "–")
+                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "-")
             table.add_row(*cells)
 
     def refresh_status(self) -> None:
         """One line: what is happening, what is selected, how the table is sorted."""
-        selected = ", ".join(n for n in NAMES if n in self.selected) or "none"
+        selected = ", ".join(SHORT.get(n, n) for n in NAMES if n in self.selected) or "none"
         if self.error:
             state = self.error
         elif self.running:
@@ -304,4 +347,4 @@ class CompareScreen(LeanScreen):
             state = "idle"
         sort = f" · sorted by {short_header(self.sort_key)}" if self.sort_key else ""
         self.query_one("#compare-status", Static).update(
-            f"{state} · selected: {selected} · threshold {self.threshold:g}{sort}")
+            f"{state}{sort} · threshold {self.threshold:g} · selected: {selected}")

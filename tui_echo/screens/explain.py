@@ -28,6 +28,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
 class ExplainScreen(LeanScreen):
     """Samples × timesteps × features at each layer, parameter formulas, and the Dense check."""
 
+    HELP_TITLE = "explainer keys"
     BINDINGS = [Binding("escape,q,x", "close", "Back", id="explain-back", tooltip="Back to the lab")]
 
     def __init__(self, config: Config, training: TrainingService) -> None:
@@ -65,23 +66,32 @@ class ExplainScreen(LeanScreen):
             self.query_one("#explain-body", Static).update(Text(f"could not explain: {message.error}", style="red"))
             return
         self.steps, self.equivalence = message.result
+        # The formula goes on a row of its own under its stage, wrapping in the stage's column,
+        # so shapes and params keep their whole width at 80 columns.
         table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False)
-        table.add_column("stage", no_wrap=True)
-        table.add_column("samples × timesteps × features", no_wrap=True)
-        table.add_column("params", justify="right")
-        table.add_column("formula")
+        table.add_column("stage / formula", ratio=1)
+        table.add_column("samples × steps × features", no_wrap=True)
+        table.add_column("params", justify="right", no_wrap=True)
         for step in self.steps:
-            table.add_row(step.name, shape_text(step.shape), f"{step.params:,}", step.formula)
+            table.add_row(step.name, shape_text(step.shape), f"{step.params:,}")
+            if step.formula:
+                table.add_row(Text(f"  {self._plain(step.formula)}", style="dim"), "", "")
         eq = self.equivalence
         verdict = "same" if eq.same else "DIFFERENT"
         check = Text.assemble(
             ("TimeDistributed(Dense(1)) vs Dense(1) on 3-D input: ", "bold"),
             (verdict, "bold green" if eq.same else "bold red"),
-            f" — weights copied across, {eq.outputs} outputs, max |difference| {eq.max_difference:.2e} (≤ 1e-6 is the same)",
+            self._plain(f" — weights copied across, {eq.outputs} outputs, max |difference| {eq.max_difference:.2e} (≤ 1e-6 is the same)"),
         )
         note = Text("Dense on a 3-D tensor applies the same kernel to every timestep, which is exactly "
                     "what TimeDistributed does.", style="dim")
         self.query_one("#explain-body", Static).update(Group(table, Text(""), check, note))
+
+    def _plain(self, text: str) -> str:
+        """With ``--ascii``, the signs the line filter cannot write in one cell, written out."""
+        if not getattr(self.app, "ascii_only", False):
+            return text
+        return text.replace("²", "^2").replace("≤", "<=").replace(" — ", " - ")
 
     def action_close(self) -> None:
         """Back to the lab."""

@@ -75,6 +75,10 @@ class LabScreen(LeanScreen):
                 tooltip="Save these settings as a standalone plain-Keras script"),
     ]
 
+    HELP_TITLE = "lab keys"
+    HELP_NOTES = ("Settings are checked as you type; training starts only when every field is valid. "
+                  "Empty fields use the tutorial's defaults, shown in grey.")
+
     # repaint=False: a reactive on a Screen repaints the whole screen when it changes
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, KeyBar"  # a zoomed pane keeps the status and the keys
 
@@ -141,10 +145,6 @@ class LabScreen(LeanScreen):
     def running(self) -> bool:
         """A training is waiting, starting, running, paused, stopping or saving."""
         return self.phase.running
-
-    def help_bindings(self) -> list[Binding]:
-        """Every key of the lab and of the app, for the help."""
-        return [*self.BINDINGS, *self.app.BINDINGS]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer and keys show only what applies now."""

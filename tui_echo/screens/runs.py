@@ -48,6 +48,7 @@ class ConfirmDelete(ModalScreen[bool]):
 class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
+    HELP_TITLE = "saved run keys"
     BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
 
     def __init__(self, record: dict[str, Any]) -> None:
@@ -96,6 +97,7 @@ class RunView(LeanScreen):
 class RunsScreen(LeanScreen):
     """Every run in the store, newest first."""
 
+    HELP_TITLE = "runs keys"
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
@@ -130,10 +132,18 @@ class RunsScreen(LeanScreen):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
             table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", loss_text(run.final_loss), key=run.id)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
-        status = Text(f"{len(runs)} runs in {where}")
+        status = Text(f"{len(runs)} runs in {where}" if runs
+                      else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
         if problems:
             status.append(f" · {len(problems)} skipped: {problems[0]}", style="bold")
         self.query_one("#runs-status", Static).update(status)
+        self.refresh_bindings()  # Open and Delete only with a run to act on
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Open and Delete only when there is a run."""
+        if action in ("open", "delete"):
+            return self.query_one(DataTable).row_count > 0
+        return True
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)

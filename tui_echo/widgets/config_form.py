@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
@@ -73,6 +74,11 @@ def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None,
 class ConfigForm(VerticalScroll, can_focus=False):
     """Topology choice plus one compact input per setting, each with its own inline message."""
 
+    BINDINGS = [
+        Binding("escape", "leave", "Leave settings", id="leave-settings",
+                tooltip="Leave the settings: focus goes to the next pane, so single-letter keys work again"),
+    ]
+
     @dataclass
     class Changed(Message):
         """The settings changed: ``config`` is None while ``errors`` is not empty."""
@@ -122,16 +128,23 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._check()
 
     def _ascii_toggles(self) -> None:
-        """With ``--ascii``: "(*)"/"( )" and "[X]"/"[ ]" instead of block glyphs told apart by
-        colour alone (which NO_COLOR or a monochrome terminal would lose)."""
-        if not getattr(self.app, "ascii_only", False):
+        """Without colour (``--ascii`` or ``NO_COLOR``): "(*)"/"( )" and "[X]"/"[ ]" instead of
+        Textual's block glyphs, which tell on from off by colour alone."""
+        app = self.app
+        if not (getattr(app, "ascii_only", False) or app.no_color):
             return
+        dot = "*" if getattr(app, "ascii_only", False) else "●"
         for radio in self.query(RadioButton):
-            radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", "*" if radio.value else " ", ")"
+            radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", dot if radio.value else " ", ")"
             radio.refresh()
         for box in self.query(Checkbox):
             box.BUTTON_LEFT, box.BUTTON_INNER, box.BUTTON_RIGHT = "[", "X" if box.value else " ", "]"
             box.refresh()
+
+    def action_leave(self) -> None:
+        """Focus the first pane after the settings (a typed ``c`` then compares, not types)."""
+        outside = [w for w in self.screen.focus_chain if self not in w.ancestors_with_self]
+        self.screen.set_focus(outside[0] if outside else None)
 
     # ----------------------------------------------------------------- values
 
@@ -220,6 +233,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
             text = errors.get(name, "")
             message.update(Text(f"⚠ {text}" if text else ""))
             message.display = bool(text)
+            if text and name != "form" and self.screen.focused is self.query_one(f"#field-{name}"):
+                # the message may fall below the pane's fold: scroll to it once it is laid out
+                self.call_after_refresh(message.scroll_visible, animate=False)
             if name != "form":
                 self.query_one(f"#field-{name}", Input).set_class(bool(text), "-invalid")
         unplaced = {k: v for k, v in errors.items() if k not in FIELDS}
