@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tui_echo.core import progress
 from tui_echo.core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started
+from tui_echo.core.formatting import format_loss
 from tui_echo.core.progress import Phase, RunState
 
 
@@ -96,6 +97,6 @@ def test_brief_words_for_a_table() -> None:
     assert progress.brief(progress.ended(training, "stopped")) == "stopped"
 
 
-def test_loss_text_is_one_format() -> None:
-    assert progress.loss_text(1.1102230246251565e-17) == "1.1102e-17"
-    assert progress.loss_text(None) == "n/a"
+def test_losses_read_the_same_everywhere() -> None:
+    assert format_loss(1.1102230246251565e-17) == "1.1102e-17"
+    assert format_loss(None) == "-" and format_loss(float("nan")) == "nan"

@@ -22,6 +22,7 @@ from tui_echo.core import tasks, topologies
 from tui_echo.core.compare import row
 from tui_echo.core.config import Config
 from tui_echo.core.experiment import run_experiment
+from tui_echo.core.formatting import format_loss
 from tui_echo.core.runs import RunStore
 
 SHORT = Config(topology="many-to-one", epochs=30)
@@ -353,3 +354,16 @@ def test_quitting_waits_for_a_save_in_progress_and_saves_a_stuck_training_as_it_
     found = {r.id: (r.status, r.epochs) for r in store.list()}
     assert found == {stuck.meta["id"]: ("stopped", 2), saving.meta["id"]: ("finished", 1)}
     assert (tmp_path / saving.meta["id"] / "model.keras").read_bytes() == b"model"
+
+
+def test_runs_list_keeps_ids_and_losses_whole_at_80_columns(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    record = run_experiment(Config(topology="many-to-many-dense", epochs=3), store=store)
+    result = subprocess.run(
+        [sys.executable, "-m", "tui_echo", "runs", "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert record["id"] in result.stdout  # whole, so it can be passed to runs show
+    assert format_loss(record["final_loss"]) in result.stdout
+    assert "…" not in result.stdout and max(len(line) for line in result.stdout.splitlines()) <= 80

@@ -24,7 +24,10 @@ from .core.events import Compiled, Compiling, Epochs
 from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
-from .core.runs import BadRunId, RunError, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable
+from .core.formatting import format_loss
+from .core.runs import (
+    BadRunId, RunError, RunInfo, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable,
+)
 from .core.summary import render, summarize, summary_from_record
 
 
@@ -105,7 +108,7 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
             elif isinstance(event, Compiled):
                 progress.update(task, description="training")
             elif isinstance(event, Epochs):
-                progress.update(task, completed=event.last, loss=f"{event.losses[-1]:.6f}")
+                progress.update(task, completed=event.last, loss=format_loss(event.losses[-1]))
 
         with progress:
             record = run_experiment(config, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
@@ -122,7 +125,7 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
     if not as_json:
         out.print(predictions_table(record))
         out.print(
-            f"final loss {record['final_loss']:.6f} after {len(record['history'])} epochs · "
+            f"final loss {format_loss(record['final_loss'])} after {len(record['history'])} epochs · "
             f"{record['wall_s']:.2f} s (compile {record['compile_s']:.2f} s) · "
             f"{record['epochs_per_s']:,.0f} epochs/s · {record['engine']} engine · {record['device']}",
             markup=False,
@@ -173,7 +176,7 @@ def compare(
 
     def on_event(topology: str, event: Any) -> None:
         if isinstance(event, Epochs):
-            progress.update(tasks[topology], completed=event.last, loss=f"{event.losses[-1]:.6f}")
+            progress.update(tasks[topology], completed=event.last, loss=format_loss(event.losses[-1]))
 
     with Interrupt() as interrupt, progress:
         records = compare_topologies(configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
@@ -195,6 +198,23 @@ def compare(
     return 1 if bad else 0
 
 
+def runs_table(found: list[RunInfo], root: Path, width: int) -> Table:
+    """The saved runs, IDs and numbers always whole (an ID is what ``runs show`` takes): the start
+    time, which the ID also holds, shows only where it fits, and the topology wraps first."""
+    values = [(r.id, r.topology, r.status, f"{r.epochs:,}", format_loss(r.final_loss), _when(r.started)) for r in found]
+    headers = ("id", "topology", "status", "epochs", "final loss", "started")
+    widths = [max([len(h), *(len(v[i]) for v in values)]) for i, h in enumerate(headers)]
+    shown = len(headers) if sum(widths) + 3 * len(headers) + 1 <= width else len(headers) - 1
+    table = Table(title=f"Runs in {root}", title_justify="left")
+    for index, header in enumerate(headers[:shown]):
+        number = header in ("epochs", "final loss")
+        table.add_column(header, justify="right" if number else "left", no_wrap=header != "topology",
+                         min_width=widths[index] if header != "topology" else None, overflow="fold")
+    for row in values:
+        table.add_row(*row[:shown])
+    return table
+
+
 def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json: bool) -> int:
     """``tui-echo runs [show ID | rm ID...]``: 0; 2 for text that is not a run ID or no such run;
     1 for a run that cannot be read or removed. Unreadable folders are one warning line each."""
@@ -206,12 +226,7 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
         if as_json:
             sys.stdout.write(json.dumps([{**vars(r), "path": str(r.path)} for r in found]) + "\n")
             return 0
-        table = Table(title=f"Runs in {store.root}", title_justify="left")
-        for name in ("id", "when", "topology", "status", "epochs", "final loss"):
-            table.add_column(name, justify="right" if name in ("epochs", "final loss") else "left", no_wrap=True)
-        for r in found:
-            table.add_row(r.id, _when(r.started), r.topology, r.status, str(r.epochs), _loss(r.final_loss))
-        out.print(table)
+        out.print(runs_table(found, store.root, out.width))
         return 0
     prog = f"tui-echo runs {command}"
     try:
@@ -241,7 +256,7 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
         out.print(predictions_table(record))
     history = record["history"]
     if history:
-        out.print(f"{len(history)} epochs, final loss {history[-1]}", markup=False)
+        out.print(f"{len(history):,} epochs, final loss {format_loss(history[-1])}", markup=False)
     if record.get("error"):
         out.print(record["error"], markup=False)
     return 0
@@ -249,10 +264,6 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
 
 def _when(started: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
-
-
-def _loss(loss: float | None) -> str:
-    return "-" if loss is None else f"{loss:.3g}"
 
 
 def _error(err: Console, prog: str, message: str) -> None:

@@ -39,7 +39,7 @@ COLUMNS: dict[str, str] = {
 # Narrower headers for the compare screen, where they differ (``short_header``).
 SHORT = {"lstm_params": "LSTM", "head_params": "head", "params": "params", "final_loss": "loss",
          "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err"}
-FORMATS = {"final_loss": "{:.3g}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
+FORMATS = {"final_loss": "{:.4e}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
 
 
 def short_header(key: str) -> str:

@@ -16,6 +16,7 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .formatting import format_loss
 from .events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started
 
 RATE_WINDOW_S = 1.0
@@ -164,16 +165,11 @@ def ended(state: RunState, status: str | None, failure: str = "") -> RunState:
     return replace(state, phase=Phase.STOPPED)
 
 
-def loss_text(loss: float | None) -> str:
-    """A loss as every screen and the CLI write it: ``1.1102e-17``."""
-    return "n/a" if loss is None else f"{loss:.4e}"
-
-
 def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
     """``(kind, text)`` for the status line of a training (``timings=False`` leaves out what
     differs run to run: rates and seconds)."""
     epoch, total, phase = f"{state.epoch:,}", f"{state.total:,}", state.phase
-    loss = f" · loss {loss_text(state.loss)}" if state.loss is not None else ""
+    loss = f" · loss {format_loss(state.loss)}" if state.loss is not None else ""
     if phase == Phase.WAITING:
         return "waiting", "loading TensorFlow… training starts as soon as it is ready"
     if phase in (Phase.STARTING, Phase.COMPILING):
@@ -191,7 +187,7 @@ def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
         timing = ""
         if timings and state.wall_s is not None:
             timing = f" · {state.wall_s:.2f} s · {state.epochs_per_s or 0:,.0f} epochs/s"
-        return "finished", f"finished · final loss {loss_text(state.loss)} · {epoch} epochs{timing}"
+        return "finished", f"finished · final loss {format_loss(state.loss)} · {epoch} epochs{timing}"
     if phase == Phase.STOPPED:
         return "stopped", f"stopped at epoch {epoch} of {total}{loss}"
     if phase == Phase.FAILED:

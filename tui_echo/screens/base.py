@@ -8,6 +8,9 @@ from textual.reactive import reactive
 from textual.screen import Screen, ScreenResultType
 from textual.widget import Widget
 
+# Below this size screens fold panes away (the lab its summary, compare its predictions).
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+
 
 def declared(kind: type) -> list[Binding]:
     """The bindings tui-echo's own classes in ``kind``'s ancestry declare (Textual's are left out)."""

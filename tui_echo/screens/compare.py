@@ -33,8 +33,7 @@ from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
-from .base import LeanScreen
-from .lab import COMPACT_WIDTH
+from .base import COMPACT_WIDTH, LeanScreen
 
 NAMES = tuple(TOPOLOGIES)
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}

@@ -24,6 +24,7 @@ from ..core.compare import default_export_folder
 from ..core.config import Config
 from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions
 from ..core.experiment import run_experiment
+from ..core.formatting import format_loss
 from ..core.progress import Phase, RunState
 from ..core.script import save_script
 from ..core.summary import summarize
@@ -31,10 +32,9 @@ from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
-from .base import LeanScreen
+from .base import COMPACT_HEIGHT, COMPACT_WIDTH, LeanScreen
 
 NAMES = tuple(TOPOLOGIES)
-COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 
 
 NOT_IN_MODEL = {"epochs", "batch_size", "lr", "seed", "engine", "shuffle", "sequences"}
@@ -371,7 +371,7 @@ class LabScreen(LeanScreen):
                 notes = [f"finished: {len(event.history):,} epochs"]
                 if not deterministic:
                     notes.append(f"{event.wall_s:.2f} s · {event.epochs_per_s:,.0f} epochs/s")
-                notes.append(f"final loss {progress.loss_text(event.history[-1])}" if event.history else "no epochs")
+                notes.append(f"final loss {format_loss(event.history[-1])}" if event.history else "no epochs")
                 log.add_notes(notes)
             elif isinstance(event, Cancelled):
                 log.add_notes([f"stopped after {event.epoch:,} epochs"])

@@ -13,15 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ..core.config import Config
+from ..core.formatting import format_loss
 from ..core.runs import RunError
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
 from .base import LeanScreen
-
-
-def loss_text(loss: float | None) -> str:
-    """``1.2345e-03``, or ``-``."""
-    return "-" if loss is None else f"{loss:.4e}"
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -130,7 +126,7 @@ class RunsScreen(LeanScreen):
         runs, problems = self.store.scan() if self.store is not None else ([], [])
         for run in runs:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
-            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", loss_text(run.final_loss), key=run.id)
+            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", format_loss(run.final_loss), key=run.id)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
         status = Text(f"{len(runs)} runs in {where}" if runs
                       else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
