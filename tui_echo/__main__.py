@@ -84,6 +84,11 @@ def build_parser() -> Parser:
     prune.add_argument("--keep", metavar="N", help="never the N newest runs")
     prune.add_argument("--yes", action="store_true", help="remove them (without it, only list them)")
     _add_common(prune)
+    export = runs_commands.add_parser("export", help="write runs as TensorBoard logs")
+    export.add_argument("ids", nargs="+", metavar="ID")
+    export.add_argument("--tensorboard", metavar="DIR", required=True,
+                        help="folder for the logs: then tensorboard --logdir DIR")
+    _add_common(export)
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
@@ -188,8 +193,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return doctor(as_json=args.json)
     if args.command == "runs":
-        from .headless import prune, runs
+        from .headless import export_tensorboard, prune, runs
 
+        if args.runs_command == "export":
+            return export_tensorboard(runs_dir, args.ids, Path(args.tensorboard))
         if args.runs_command == "prune":
             return prune(runs_dir, older_than=args.older_than, statuses=args.status, keep=args.keep, yes=args.yes)
         return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json)

@@ -262,6 +262,52 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
     return 0
 
 
+def _load_all(store: RunStore, ids: list[str], prog: str, err: Console) -> tuple[list[dict[str, Any]], int]:
+    """The records of ``ids``, or ``([], code)`` after one line: 2 for a bad or unknown ID, 1 for
+    a run that cannot be read."""
+    records = []
+    for run_id in dict.fromkeys(ids):
+        try:
+            records.append(store.load(run_id))
+        except BadRunId as error:
+            _error(err, prog, str(error))
+            return [], 2
+        except KeyError:
+            _error(err, prog, f"no run {run_id} in {store.root}")
+            return [], 2
+        except RunError as error:
+            _error(err, prog, f"run {run_id} cannot be read: {error}")
+            return [], 1
+    return records, 0
+
+
+def export_tensorboard(runs_dir: Path | None, ids: list[str], folder: Path) -> int:
+    """``tui-echo runs export ID... --tensorboard DIR``: 0; 2 for a bad ID or without tensorboard;
+    1 when a run cannot be read or the folder cannot be written."""
+    from .core import tensorboard
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    prog = "tui-echo runs export"
+    try:
+        tensorboard.check_available()  # before loading runs or TensorFlow
+    except tensorboard.TensorBoardMissing as error:
+        _error(err, prog, str(error))
+        return 2
+    records, code = _load_all(_store(runs_dir, err), ids, prog, err)
+    if code:
+        return code
+    try:
+        written = tensorboard.export(records, folder)
+    except OSError as error:
+        _error(err, prog, f"cannot write {error.filename or folder}: {error.strerror or error}")
+        return 1
+    for path in written:
+        out.print(f"wrote {path}", markup=False, soft_wrap=True)
+    out.print(f"view them with: tensorboard --logdir {folder}", markup=False, soft_wrap=True)
+    return 0
+
+
 def _when(started: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
 

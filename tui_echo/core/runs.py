@@ -7,6 +7,8 @@ Layout of one run, ``<root>/<id>/`` (the folder's name is the run's ID, ``YYYYmm
                    diverged), appended during training; ``numpy.fromfile(path, "<f4")`` reads it.
                    The engine's losses are float32, so nothing is lost: 4 MB for 1,000,000 epochs.
                    A write cut short leaves a partial record at the end, which readers drop.
+- ``val_history.f32``  each epoch's validation loss, the same way, for runs that had validation data
+                   (written once training ends)
 - ``result.json``  the run record (see ``record.py``) less its history, once training ends
 - ``model.keras``  the trained model, loadable with plain ``keras.models.load_model``
 
@@ -51,6 +53,7 @@ from .topologies import TOPOLOGIES
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
 ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
 HISTORY = "history.f32"
+VAL_HISTORY = "val_history.f32"
 LOSS = np.dtype("<f4")
 MAX_EPOCHS = RULES["epochs"].high
 JSON_CAP = 64 * 2**20  # an old result.json held the whole history: ~25 MB for 1,000,000 epochs
@@ -235,8 +238,12 @@ class RunWriter:
             self._close_history()
             # Rewritten whole: the record's history is trimmed where a run diverged.
             write_atomically(self.path / HISTORY, history_bytes(record["history"]))
+            if record.get("val_history") is not None:
+                step = VAL_HISTORY
+                write_atomically(self.path / step, history_bytes(record["val_history"]))
             step = "result.json"
-            write_atomically(self.path / step, _json_bytes({k: v for k, v in record.items() if k != "history"}))
+            saved = {k: v for k, v in record.items() if k not in ("history", "val_history")}
+            write_atomically(self.path / step, _json_bytes(saved))
             if model is not None:
                 step = "model.keras"
                 _save_model(model, self.path)
@@ -417,6 +424,18 @@ def check_config(value: Any) -> dict[str, Any]:
     return value
 
 
+# What run.json may hold beside a run's config, kept in the loaded record: a sweep's id and trial
+# number, and where a run came from ("callback": recorded by ``TuiEchoCallback`` from someone's
+# own ``model.fit``, whose ``keras`` settings then say what the lab's config cannot).
+TAGS: dict[str, Callable[[Any], bool]] = {
+    "sweep": _is_text,
+    "trial": _is_count,
+    "source": lambda v: v in ("lab", "callback"),
+    "name": _is_text,
+    "keras": lambda v: isinstance(v, dict) and all(_is_text(k) for k in v),
+}
+
+
 def _check_meta(meta: Any, name: str) -> dict[str, Any]:
     _need(meta is not None, "run.json is missing")
     _need(isinstance(meta, dict), "run.json is not a JSON object")
@@ -427,6 +446,8 @@ def _check_meta(meta: Any, name: str) -> dict[str, Any]:
     _need(_is_text(meta.get("host", "")), "run.json: host is not text")
     _need(_is_optional_number(meta.get("ended")), "run.json: ended is not a time")
     _need(_is_text(meta.get("error", "")), "run.json: error is not text")
+    for key, ok in TAGS.items():
+        _need(key not in meta or ok(meta[key]), f"run.json: {key} has the wrong type")
     check_config(meta.get("config"))
     return meta
 
@@ -443,6 +464,12 @@ def _check_result(result: Any) -> dict[str, Any]:
 def _losses(values: Any) -> list[float | None]:
     """Losses as a list; NaN (or null, in old files) marks the epoch where a run diverged."""
     return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def _f32_losses(binary: bytes) -> list[float | None]:
+    """The losses a ``.f32`` history holds; a torn last record is dropped."""
+    whole = len(binary) - len(binary) % LOSS.itemsize
+    return _losses(np.frombuffer(binary[:whole], dtype=LOSS).tolist())
 
 
 def _old_history(result: Any, text: bytes | None) -> list[float | None]:
@@ -532,8 +559,11 @@ class RunStore:
         self.warn = warn
         self._writers: list[RunWriter] = []
 
-    def start(self, config: dict[str, Any]) -> RunWriter | None:
-        """Create a run folder for a training about to start; None (and a warning naming why) if it cannot."""
+    def start(self, config: dict[str, Any], tags: dict[str, Any] | None = None) -> RunWriter | None:
+        """Create a run folder for a training about to start; None (and a warning naming why) if it cannot.
+
+        ``tags`` (see ``TAGS``: a sweep's id and trial, a callback run's source and settings) are
+        kept in ``run.json``."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -560,6 +590,7 @@ class RunStore:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "config": config,
+            **(tags or {}),
         }
         try:
             write_atomically(path / "run.json", _json_bytes(meta))
@@ -674,10 +705,10 @@ class RunStore:
             record = _check_result(raw) if raw is not None else {}
             binary = _read_file(folder_fd, HISTORY, LOSS.itemsize * MAX_EPOCHS)
             if binary is not None:
-                whole = len(binary) - len(binary) % LOSS.itemsize  # a torn last record is dropped
-                losses = _losses(np.frombuffer(binary[:whole], dtype=LOSS).tolist())
+                losses = _f32_losses(binary)
             else:
                 losses = _old_history(raw, _read_file(folder_fd, "history.txt", JSON_CAP))
+            validation = _read_file(folder_fd, VAL_HISTORY, LOSS.itemsize * MAX_EPOCHS)
         finally:
             os.close(folder_fd)
         status = meta["status"]
@@ -689,4 +720,7 @@ class RunStore:
         )
         if "error" in meta and "error" not in record:
             record["error"] = meta["error"]
+        record.update({key: meta[key] for key in TAGS if key in meta})
+        if validation is not None:
+            record["val_history"] = _f32_losses(validation)
         return record

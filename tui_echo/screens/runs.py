@@ -12,10 +12,12 @@ from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from ..core.compare import default_export_folder
 from ..core.config import Config
 from ..core.formatting import format_loss
 from ..core.runs import RunError
 from ..core.summary import render, summary_from_record
+from ..messages import JobDone
 from ..widgets import KeyBar, LossChart, PredictionTable
 from .base import LeanScreen
 
@@ -97,6 +99,8 @@ class RunsScreen(LeanScreen):
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
+        Binding("e", "export", "TensorBoard", id="runs-export",
+                tooltip="Write the highlighted run as TensorBoard logs in the exports folder"),
         Binding("escape", "back", "Back", id="runs-back", tooltip="Back to the lab"),
     ]
 
@@ -136,8 +140,8 @@ class RunsScreen(LeanScreen):
         self.refresh_bindings()  # Open and Delete only with a run to act on
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Open and Delete only when there is a run."""
-        if action in ("open", "delete"):
+        """Open, Delete and Export only when there is a run."""
+        if action in ("open", "delete", "export"):
             return self.query_one(DataTable).row_count > 0
         return True
 
@@ -186,6 +190,34 @@ class RunsScreen(LeanScreen):
                 self.reload()
 
         self.app.push_screen(ConfirmDelete(run_id), answered)
+
+    def action_export(self) -> None:
+        """Write the highlighted run as TensorBoard logs, in the background (TensorFlow writes them)."""
+        from ..core import tensorboard
+
+        run_id, training = self._highlighted(), getattr(self.app, "training", None)
+        if run_id is None or self.store is None or training is None:
+            return
+        try:
+            tensorboard.check_available()
+            record = self.store.load(run_id)
+        except (tensorboard.TensorBoardMissing, KeyError, RunError) as error:
+            self.notify(str(error) if not isinstance(error, KeyError) else f"Run {run_id} is gone",
+                        severity="warning", markup=False)
+            return
+        folder = default_export_folder() / "tensorboard"
+        training.start(self, lambda job, report: tensorboard.export([record], folder), group="export", keras=False)
+
+    def on_job_done(self, message: JobDone) -> None:
+        """An export has ended: say where it went, or why it did not."""
+        if message.job.group != "export":
+            return
+        if message.error:
+            self.notify(f"TensorBoard export failed: {message.error}", severity="error", markup=False)
+        elif message.result:
+            [path] = message.result
+            self.notify(f"{path}\nview: tensorboard --logdir {path.parent}", title="TensorBoard logs written",
+                        timeout=10, markup=False)
 
     def action_back(self) -> None:
         """Back to the lab."""
