@@ -89,6 +89,12 @@ def build_parser() -> Parser:
     export.add_argument("--tensorboard", metavar="DIR", required=True,
                         help="folder for the logs: then tensorboard --logdir DIR")
     _add_common(export)
+    diff = commands.add_parser("diff", help="two saved runs side by side: settings, losses, predictions")
+    diff.add_argument("ids", nargs=2, metavar="ID")
+    diff_output = diff.add_mutually_exclusive_group()
+    diff_output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    diff_output.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    _add_common(diff)
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
@@ -192,6 +198,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from .headless import doctor
 
         return doctor(as_json=args.json)
+    if args.command == "diff":
+        from .headless import diff
+
+        return diff(runs_dir, args.ids, output="json" if args.json else "markdown" if args.markdown else "text")
     if args.command == "runs":
         from .headless import export_tensorboard, prune, runs
 

@@ -308,6 +308,30 @@ def export_tensorboard(runs_dir: Path | None, ids: list[str], folder: Path) -> i
     return 0
 
 
+def diff(runs_dir: Path | None, ids: list[str], *, output: str) -> int:
+    """``tui-echo diff A B``: 0; 2 for a bad or unknown ID; 1 for a run that cannot be read."""
+    from .core import diff as runs_diff
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    store = _store(runs_dir, err)
+    records = []
+    for run_id in ids:  # the same run twice is allowed: an empty diff
+        found, code = _load_all(store, [run_id], "tui-echo diff", err)
+        if code:
+            return code
+        records += found
+    result = runs_diff.diff(*records)
+    if output == "json":
+        sys.stdout.write(json.dumps(result) + "\n")
+    elif output == "markdown":
+        sys.stdout.write(runs_diff.to_markdown(result))
+    else:
+        for table in runs_diff.render(result):
+            out.print(table)
+    return 0
+
+
 def _when(started: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
 

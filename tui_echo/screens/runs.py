@@ -8,10 +8,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from ..core import diff
 from ..core.compare import default_export_folder
 from ..core.config import Config
 from ..core.formatting import format_loss
@@ -92,6 +93,28 @@ class RunView(LeanScreen):
         self.dismiss(None)
 
 
+class DiffView(LeanScreen):
+    """Two saved runs side by side (``tui-echo diff`` in a screen)."""
+
+    HELP_TITLE = "diff keys"
+    BINDINGS = [Binding("escape,q", "close", "Back", id="diff-back", tooltip="Back to the list of runs")]
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        """The tables, scrollable."""
+        with VerticalScroll(id="diff"):
+            for table in diff.render(self.result):
+                yield Static(table)
+        yield KeyBar(id="diff-keys")
+
+    def action_close(self) -> None:
+        """Back to the list."""
+        self.dismiss(None)
+
+
 class RunsScreen(LeanScreen):
     """Every run in the store, newest first."""
 
@@ -99,10 +122,17 @@ class RunsScreen(LeanScreen):
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
+        Binding("space", "select", "Select", id="runs-select", tooltip="Select or unselect the highlighted run"),
+        Binding("d", "diff", "Diff", id="runs-diff", tooltip="Compare the two selected runs side by side"),
         Binding("e", "export", "TensorBoard", id="runs-export",
                 tooltip="Write the highlighted run as TensorBoard logs in the exports folder"),
         Binding("escape", "back", "Back", id="runs-back", tooltip="Back to the lab"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: list[str] = []  # run IDs, in the order they were selected
+        self._listed: tuple[int, list[str]] = (0, [])  # runs listed, folders skipped
 
     def compose(self) -> ComposeResult:
         """The list and the keys."""
@@ -114,7 +144,7 @@ class RunsScreen(LeanScreen):
         """Columns, then the runs."""
         table = self.query_one(DataTable)
         table.border_title = "Runs"
-        table.add_columns("id", "when", "topology", "status", "epochs", "final loss")
+        self._id_column = table.add_columns("id", "when", "topology", "status", "epochs", "final loss")[0]
         self.reload()
         table.focus()
 
@@ -128,22 +158,65 @@ class RunsScreen(LeanScreen):
         table = self.query_one(DataTable)
         table.clear()
         runs, problems = self.store.scan() if self.store is not None else ([], [])
+        self.selected = [run_id for run_id in self.selected if any(run.id == run_id for run in runs)]
         for run in runs:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
-            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", format_loss(run.final_loss), key=run.id)
+            table.add_row(self._id_cell(run.id), when, run.topology, run.status, f"{run.epochs:,}",
+                          format_loss(run.final_loss), key=run.id)
+        self._listed = (len(runs), problems)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """How many runs, where, which are selected and which folders were skipped."""
+        count, problems = self._listed
         where = self.store.root if self.store is not None else "nowhere (no run store)"
-        status = Text(f"{len(runs)} runs in {where}" if runs
+        status = Text(f"{count} runs in {where}" if count
                       else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
+        if self.selected:
+            status.append(f" · selected {', '.join(self.selected)}" + (" · d: diff" if len(self.selected) == 2 else ""))
         if problems:
             status.append(f" · {len(problems)} skipped: {problems[0]}", style="bold")
         self.query_one("#runs-status", Static).update(status)
-        self.refresh_bindings()  # Open and Delete only with a run to act on
+        self.refresh_bindings()  # Open, Delete and Export with a run to act on, Diff with two selected
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Open, Delete and Export only when there is a run."""
-        if action in ("open", "delete", "export"):
+        if action in ("open", "delete", "export", "select"):
             return self.query_one(DataTable).row_count > 0
+        if action == "diff":
+            return len(self.selected) == 2
         return True
+
+    def _id_cell(self, run_id: str) -> Text:
+        """A selected run's ID shows reversed (the row keeps its width)."""
+        return Text(run_id, style="reverse" if run_id in self.selected else "")
+
+    def action_select(self) -> None:
+        """Select the highlighted run (the third selection drops the first), or unselect it."""
+        run_id = self._highlighted()
+        if run_id is None:
+            return
+        before = set(self.selected)
+        if run_id in self.selected:
+            self.selected.remove(run_id)
+        else:
+            self.selected = [*self.selected, run_id][-2:]
+        table = self.query_one(DataTable)
+        for changed in before ^ set(self.selected):
+            table.update_cell(changed, self._id_column, self._id_cell(changed))
+        self._show_status()
+
+    def action_diff(self) -> None:
+        """The two selected runs side by side."""
+        if len(self.selected) != 2 or self.store is None:
+            return
+        try:
+            a, b = (self.store.load(run_id) for run_id in self.selected)
+        except (KeyError, RunError) as error:
+            self.notify(f"Cannot diff: {error}", severity="warning", markup=False)
+            self.reload()
+            return
+        self.app.push_screen(DiffView(diff.diff(a, b)))
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)
