@@ -131,7 +131,9 @@ async def test_escape_stops_mid_run_and_keeps_the_epochs() -> None:
 
 
 async def test_space_pauses_and_resumes() -> None:
-    app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
+    # 200 steps an epoch: the run cannot end while the test pauses and resumes it
+    slow = Config(topology="many-to-many", task="random-echo", sequences=200, batch_size=1, epochs=LONG)
+    app = EchoApp(config=slow)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.tf_ready)
         await pilot.press("ctrl+r")

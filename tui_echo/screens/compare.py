@@ -90,6 +90,7 @@ class CompareScreen(LeanScreen):
         self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
         self.job: Job | None = None
         self.error = ""
+        self._layout: tuple = ()  # the table's (key, header, width) columns as last built
 
     def compose(self) -> ComposeResult:
         """Table on top; curves and predictions below; a status line and the keys."""
@@ -303,15 +304,16 @@ class CompareScreen(LeanScreen):
         widths = {k: max(len(str(headers[k])), *(len(str(c[k])) for _, _, c in lines)) for k in headers}
         room = (table.size.width or self.app.size.width) - 2  # less the border
         keys = [k for k in headers if k in fit_columns(widths, room)]
-        if keys != list(table.columns):
+        layout = tuple((key, headers[key], widths[key]) for key in keys)
+        if layout != self._layout:
+            # Fixed widths, rebuilt when they change: left to size itself from its rows, the table
+            # could paint a frame with the last layout's widths and cut a number short.
             table.clear(columns=True)
-            for key in keys:
-                table.add_column(headers[key], key=key)
-            self.shown_columns = keys
+            for key, header, width in layout:
+                table.add_column(header, key=key, width=width)
+            self.shown_columns, self._layout = keys, layout
         else:
             table.clear()
-            for key in keys:
-                table.columns[key].label = Text(headers[key])
         for name, _, cells in lines:
             table.add_row(*(cells[k] for k in keys), key=name)
         if current is not None:
