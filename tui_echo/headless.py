@@ -25,6 +25,7 @@ from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.formatting import format_loss
+from .core.record import first_inputs, first_sequence, label
 from .core.runs import (
     BadRunId, RunError, RunInfo, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable,
 )
@@ -63,14 +64,15 @@ class Interrupt:
 
 def predictions_table(record: dict[str, Any]) -> Table:
     """Step, input, target, predicted value and absolute error, as the tutorial prints them."""
-    config = Config(**record["config"])
-    inputs = config.problem.inputs[0]  # the first sequence; random tasks have many
-    table = Table(title="Predictions" + (" (first sequence)" if config.problem.inputs.shape[0] > 1 else ""),
-                  title_justify="left")
+    targets, predictions = first_sequence(record)  # random tasks and callback samples have many
+    inputs = first_inputs(record) or [None] * len(targets)
+    several = len(record["targets"]) > len(targets)
+    table = Table(title="Predictions" + (" (first sequence)" if several else ""), title_justify="left")
     for name in ("step", "input", "target", "predicted", "|error|"):
         table.add_column(name, justify="right")
-    for step, (x, target, predicted) in enumerate(zip(inputs, record["targets"], record["predictions"])):
-        table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", f"{predicted:.3f}", f"{abs(predicted - target):.4f}")
+    for step, (x, target, predicted) in enumerate(zip(inputs, targets, predictions)):
+        shown = "-" if x is None else f"{x:.3f}"
+        table.add_row(str(step), shown, f"{target:.3f}", f"{predicted:.3f}", f"{abs(predicted - target):.4f}")
     return table
 
 
@@ -249,7 +251,7 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
         return 0
-    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}", markup=False)
+    out.print(f"run {record['id']} · {label(record)} · {record['status']} · {record['path']}", markup=False)
     if record.get("layers"):
         out.print(render(summary_from_record(record)))
     if record.get("predictions"):

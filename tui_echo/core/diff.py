@@ -11,19 +11,13 @@ from typing import Any
 from rich.table import Table
 
 from .formatting import format_loss
+from .record import first_sequence
 
 
 def best(history: list[float | None]) -> tuple[float | None, int | None]:
     """The lowest loss and its 1-based epoch (diverged epochs, None, are skipped)."""
     found = [(loss, epoch) for epoch, loss in enumerate(history, 1) if loss is not None]
     return min(found) if found else (None, None)
-
-
-def first_sequence(record: dict[str, Any]) -> tuple[list[float], list[float]]:
-    """The first sequence's targets and predictions (a record keeps the first few sequences)."""
-    targets = record.get("targets") or []
-    steps = len(targets) // max(1, record.get("sample_sequences") or 1)
-    return targets[:steps], (record.get("predictions") or [])[:steps]
 
 
 def settings_of(record: dict[str, Any]) -> dict[str, Any]:

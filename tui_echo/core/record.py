@@ -71,3 +71,26 @@ def run_record(
     if isinstance(final, Failed):
         record["error"] = final.message
     return record
+
+
+def label(record: dict[str, Any]) -> str:
+    """What a run is called in lists: its topology, or a callback run's name."""
+    return record["config"].get("topology") or record.get("name") or "keras"
+
+
+def first_sequence(record: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """The first sequence's targets and predictions (a record keeps the first few sequences; a
+    lab run still training or interrupted has saved none, so its targets are drawn again)."""
+    if "targets" not in record and record.get("source") != "callback":
+        return Config(**record["config"]).first_sequence[1].tolist(), []
+    targets = record.get("targets") or []
+    steps = len(targets) // max(1, record.get("sample_sequences") or 1)
+    return targets[:steps], (record.get("predictions") or [])[:steps]
+
+
+def first_inputs(record: dict[str, Any]) -> list[float] | None:
+    """The first sequence's inputs, one a step: drawn again from a lab run's config; a callback
+    run's are saved with it when its sample has one value a step (None otherwise)."""
+    if record.get("source") == "callback":
+        return record.get("inputs")
+    return Config(**record["config"]).first_sequence[0].tolist()

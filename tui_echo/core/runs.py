@@ -47,6 +47,7 @@ import numpy as np
 from .config import RULES, Choice, Config, ConfigError, FloatRange
 from .cells import CELLS
 from .events import Epochs, Event
+from .record import label
 from .tasks import TASKS
 from .topologies import TOPOLOGIES
 
@@ -371,6 +372,7 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "final_loss": _is_optional_number,
     "predictions": _is_numbers,
     "targets": _is_numbers,
+    "inputs": _is_numbers,  # a callback run's first sample, when it has one value a step
     "sample_sequences": _is_count,
     "wall_s": _is_optional_number,
     "compile_s": _is_optional_number,
@@ -385,14 +387,16 @@ SETTINGS = {f.name: f for f in fields(Config)}
 REGISTRIES: dict[str, dict[str, Any]] = {"topology": TOPOLOGIES, "task": TASKS, "cell": CELLS}
 
 
-def check_config(value: Any) -> dict[str, Any]:
+def check_config(value: Any, *, lab: bool = True) -> dict[str, Any]:
     """A saved config that ``Config(**value)`` accepts: known settings, right types, in range.
 
     The batch size and delay are checked as whole numbers only: their upper bounds depend on the
-    task's data, which is not drawn just to list a run.
+    task's data, which is not drawn just to list a run. A run recorded by the Keras callback
+    (``lab=False``) keeps only the settings that apply to someone's own model, so it may have no
+    topology; its config is never the lab's problem (see ``record.first_inputs``).
     """
     _need(isinstance(value, dict), "config is not a JSON object")
-    _need(isinstance(value.get("topology"), str), "config has no topology")
+    _need(not lab or isinstance(value.get("topology"), str), "config has no topology")
     for name, setting in value.items():
         _need(name in SETTINGS, f"config has an unknown setting {_shown(name)}")
         if setting is None:
@@ -448,7 +452,7 @@ def _check_meta(meta: Any, name: str) -> dict[str, Any]:
     _need(_is_text(meta.get("error", "")), "run.json: error is not text")
     for key, ok in TAGS.items():
         _need(key not in meta or ok(meta[key]), f"run.json: {key} has the wrong type")
-    check_config(meta.get("config"))
+    check_config(meta.get("config"), lab=meta.get("source", "lab") == "lab")
     return meta
 
 
@@ -645,7 +649,7 @@ class RunStore:
                 RunInfo(
                     id=run["id"],
                     started=run["started"],
-                    topology=run["config"]["topology"],
+                    topology=label(run),
                     status=run["status"],
                     epochs=len(history),
                     final_loss=history[-1] if history else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from ..core import diff
 from ..core.compare import default_export_folder
-from ..core.config import Config
+from ..core.record import first_inputs, first_sequence
 from ..core.formatting import format_loss
 from ..core.runs import RunError
 from ..core.summary import render, summary_from_record
@@ -79,13 +80,12 @@ class RunView(LeanScreen):
         chart.flush()
         table = self.query_one(PredictionTable)
         table.border_title = "Predictions"
+        targets, predictions = first_sequence(record)
         try:
-            problem = Config(**record["config"]).problem
-            inputs, targets = problem.inputs[0].tolist(), problem.targets[0].tolist()
+            inputs = first_inputs(record) or [math.nan] * len(targets)  # a callback's sample may have many features
         except Exception:
             return
-        predictions = record.get("predictions") or None
-        table.show(inputs, targets, predictions[: len(targets)] if predictions else None, len(history))
+        table.show(inputs, targets, predictions or None, len(history))
         table.border_subtitle = f"{record.get('topology', '')} · epoch {len(history):,}"
 
     def action_close(self) -> None:
