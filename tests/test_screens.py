@@ -171,7 +171,7 @@ async def test_e_saves_the_settings_as_a_plain_keras_script(tmp_path) -> None:
         assert path.parent == tmp_path / "data" / "tui-echo" / "exports"
         text = path.read_text()
         compile(text, str(path), "exec")  # a whole, valid Python file
-        assert "--topology many-to-one --task delay --length 4" in text and "--delay 1" in text
+        assert "--topology many-to-one --task delay --delay 1" in text and "--length 4" in text
         assert "epochs=7" in text and "keras.utils.set_random_seed(5)" in text
         assert "tui_echo" not in text.replace("tui-echo", "")  # runs without tui-echo installed
         assert any(path.name in n.message and str(path.parent) in n.message for n in app._notifications)

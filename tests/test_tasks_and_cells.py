@@ -22,6 +22,8 @@ from tui_echo.core.summary import summarize
 from tui_echo.core.tasks import TASKS
 from tui_echo.core.topologies import TOPOLOGIES
 
+from conftest import child_env  # noqa: E402  (tests/ is on sys.path)
+
 
 @pytest.mark.parametrize("task", TASKS)
 def test_every_task_topology_and_cell_builds_and_trains(task: str) -> None:
@@ -127,10 +129,15 @@ def test_exported_script_runs_without_tui_echo_and_matches_the_app(tmp_path: Pat
     script = tmp_path / "experiment.py"
     script.write_text(experiment_script(config))
     # -I: isolated mode, so the script cannot import tui_echo from the working directory.
-    done = subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    # child_env: without this process's TF_CPP_MIN_LOG_LEVEL, so the script must quieten TensorFlow itself.
+    done = subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path, env=child_env())
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""  # TensorFlow's native start-up lines are silenced
     assert "tui_echo" not in script.read_text().split('"""', 2)[2]
     printed = re.search(r"^predictions: (.*)$", done.stdout, re.M).group(1)
     from_script = np.array([float(v) for v in printed.split()])
-    from_app = np.array(engine.train(config).predictions)
-    np.testing.assert_allclose(from_script, from_app, atol=1e-4)
+    app = engine.train(config)
+    np.testing.assert_allclose(from_script, np.array(app.predictions), atol=1e-4)
+    final = float(re.search(r"^final loss: (.*)$", done.stdout, re.M).group(1))
+    assert final == pytest.approx(app.history[-1], rel=1e-3)

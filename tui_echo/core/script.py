@@ -1,8 +1,10 @@
 """Export an experiment as a standalone plain-Keras script, in the tutorial's style.
 
 The model code is written from the built Keras model itself (not from a second description of
-each topology), so the script always matches what the lab trains. The data is embedded as
-literals, so the script needs only numpy and Keras, not tui-echo.
+each topology), so the script always matches what the lab trains. The data is made by the task's
+own numpy statements (``Task.code``: the same generator calls as the lab), so a config of 100,000
+sequences of 1,000 steps is a script of a few kilobytes; a task without them is embedded as
+literals. The script needs only numpy and Keras, not tui-echo.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from . import runtime
 from .config import Config
+from .settings import SETTINGS
+from .tasks import TASKS
+
+DATA_BEGINS, DATA_ENDS = "# --- data", "# --- model"  # markers tests run the data part between
 
 
 def _layer_code(layer: Any) -> str:
@@ -32,52 +39,91 @@ def _array(values: Any) -> str:
     return f'np.array({json.dumps(values.tolist())}, dtype="float32")'
 
 
+def _command(config: Config) -> str:
+    """The ``tui-echo run`` command line with every setting, wrapped for a docstring."""
+    words = []
+    for setting in SETTINGS:
+        value = getattr(config, setting.name)
+        if setting.option is None or value is None:
+            continue
+        if isinstance(value, bool):  # a flag: given when it differs from the default
+            if value != setting.negated:
+                words.append(setting.option)
+        else:
+            words.append(f"{setting.option} {value}")
+    lines, line = [], "  tui-echo run"
+    for word in words:
+        if len(line) + len(word) > 90:
+            lines.append(line + " \\\\")
+            line = "   "
+        line += " " + word
+    return "\n".join([*lines, line])
+
+
+def _data(config: Config) -> str:
+    """Statements that make ``inputs`` and ``targets``: the task's own code, else literals."""
+    code = TASKS[config.task].code
+    if not code:
+        problem = config.problem
+        return f"inputs = {_array(problem.inputs)}\ntargets = {_array(problem.targets)}"
+    values = f"length, sequences, seed, delay = {config.length}, {config.sequence_count}, {config.seed}, {config.delay}"
+    return f"{values}\n{code}"
+
+
 def experiment_script(config: Config) -> str:
     """The whole script for ``config``: data, model, compile, fit, predict."""
     config = config.resolved()
-    problem = config.problem
+    x_shape, y_shape = config.shapes
+    runtime.load()  # TensorFlow set up as for training, before building the model first touches it
     model = config.build_model()  # only read for its layers; weights come from the seed
     layers = ",\n    ".join(_layer_code(layer) for layer in model.layers)
-    flags = " --bidirectional" if config.bidirectional else ""
-    return f'''"""{config.topology} LSTM on the {config.task} task, in plain Keras.
+    return f'''"""{config.topology} {config.cell} on the {config.task} task, in plain Keras.
 
 Exported by tui-echo {__version__}; reproduces:
-  tui-echo run --topology {config.topology} --task {config.task} --length {config.length} \\
-    --sequences {config.sequences} --delay {config.delay} --cell {config.cell} --layers {config.layers}{flags} \\
-    --units {config.units} --epochs {config.epochs} --batch-size {config.batch_size} --lr {config.lr} \\
-    --seed {config.seed}
+{_command(config)}
 """
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's native logging: errors only
+# TensorFlow 2.21 still writes start-up lines to file descriptor 2 when that is set from inside
+# Python, so its import and first operation run with fd 2 pointed at /dev/null.
+stderr, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+os.dup2(devnull, 2)
+try:
+    import keras
 
-import keras
+    keras.ops.zeros(1)
+finally:
+    os.dup2(stderr, 2)
+    os.close(stderr)
+    os.close(devnull)
 import numpy as np
 
-# data: {problem.inputs.shape[0]} sequence(s) of length {config.length}, framed for {config.topology}
-inputs = {_array(problem.inputs)}
-targets = {_array(problem.targets)}
-X = inputs.reshape{tuple(problem.X.shape)}
-y = targets.reshape{tuple(problem.y.shape)}
+{DATA_BEGINS}: {config.sequence_count} sequence(s) of length {config.length} ({config.task} task), framed for {config.topology}
+{_data(config)}
+X = inputs.reshape{x_shape}
+y = targets.reshape{y_shape}
 
-# model: the seed fixes the initial weights, as in the lab
+{DATA_ENDS}: the seed fixes the initial weights, as in the lab
 keras.utils.set_random_seed({config.seed})
 model = keras.Sequential([
-    keras.Input(shape={tuple(problem.X.shape[1:])}),
+    keras.Input(shape={x_shape[1:]}),
     {layers},
 ])
 model.compile(optimizer=keras.optimizers.Adam(learning_rate={config.lr!r}), loss="mean_squared_error")
 model.summary()
 
 # train
-model.fit(X, y, epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}, verbose=0)
+history = model.fit(X, y, epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}, verbose=0)
 
 # evaluate: the first sequence, rounded as the tutorial prints it, then full precision
 result = model.predict(X, verbose=0).reshape(inputs.shape)
 for value in result[0]:
     print("%.1f" % value)
 print("predictions:", " ".join(repr(float(v)) for v in result.ravel()))
+print("final loss:", repr(history.history["loss"][-1]))
 '''
 
 

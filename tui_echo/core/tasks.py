@@ -2,7 +2,8 @@
 
 A task makes ``(inputs, targets)``, both shaped ``(sequences, length)``. Topologies then frame
 those sequences as Keras tensors (see ``topologies.py``). Adding a task is one new entry in
-``TASKS``.
+``TASKS``: its function, and the same computation as numpy statements (``code``), which an
+exported script runs instead of embedding the data (tests/test_script.py checks they agree).
 
 Tasks that need memory are posed on many random sequences: on the tutorial's ramp the past can be
 computed from the present (x[t-2] = x[t] - 0.4), which would let a model that sees one step cheat.
@@ -30,6 +31,12 @@ class Task:
     default_epochs: int | None = None  # None: the topology's tutorial value
     default_lr: float = 0.001
     full_batch: bool | None = None  # None: the topology's tutorial batch
+    # ``inputs = ...; targets = ...`` from ``length``, ``sequences``, ``seed``, ``delay`` and ``np``;
+    # empty: exported scripts embed the data as literals
+    code: str = ""
+
+
+DRAW = "np.random.default_rng(seed).random((sequences, length), dtype=np.float32)"
 
 
 def _draw(length: int, sequences: int, seed: int) -> np.ndarray:
@@ -76,31 +83,41 @@ MEMORY_DEFAULTS = dict(default_sequences=200, random=True, default_epochs=2000, 
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
-        Task("echo", "return the sequence 0, 1/n, 2/n, ... item by item (the tutorial)", _echo),
-        Task("random-echo", "return each of many random sequences unchanged", _random_echo, 200, True),
+        Task("echo", "return the sequence 0, 1/n, 2/n, ... item by item (the tutorial)", _echo,
+             code="inputs = (np.arange(length, dtype=np.float32) / np.float32(length)).reshape(1, length)\n"
+                  "targets = inputs.copy()"),
+        Task("random-echo", "return each of many random sequences unchanged", _random_echo, 200, True,
+             code=f"inputs = {DRAW}\ntargets = inputs.copy()"),
         Task(
             "delay",
             "output x[t-k] at step t (0 before k): needs memory of k steps",
             _delayed,
             **MEMORY_DEFAULTS,
+            code=f"inputs = {DRAW}\ntargets = np.zeros_like(inputs)\n"
+                 "targets[:, delay:] = inputs[:, : length - delay]",
         ),
         Task(
             "reverse",
             "output the sequence backwards: step t needs x[n-1-t]",
             _reverse,
             **MEMORY_DEFAULTS,
+            code=f"inputs = {DRAW}\ntargets = inputs[:, ::-1].copy()",
         ),
         Task(
             "cumsum",
             "output the running sum x[0] + ... + x[t]",
             _cumulative,
             **MEMORY_DEFAULTS,
+            code=f"inputs = {DRAW} / np.float32(length)\ntargets = np.cumsum(inputs, axis=1, dtype=np.float32)",
         ),
         Task(
             "noisy-echo",
             f"input has N(0, {NOISE}) noise added; the target is the clean sequence",
             _noisy,
             **MEMORY_DEFAULTS,
+            code=f"targets = {DRAW}\n"
+                 f"noise = np.random.default_rng(seed + 1).normal(0.0, {NOISE}, targets.shape).astype(np.float32)\n"
+                 "inputs = targets + noise",
         ),
     )
 }
