@@ -341,8 +341,8 @@ def inspect(model: Any, config: Config, sequence: int = 0, *, epoch: int | None 
     )
 
 
-def inspect_run(record: dict[str, Any], sequence: int = 0, epoch: int | None = None) -> Inspection:
-    """Inspect a saved run's model (its ``model.keras``) on one of its sequences.
+def load_run_model(record: dict[str, Any], epoch: int | None = None) -> tuple[Any, Config, int]:
+    """A saved run's model (its ``model.keras``), its config and the epoch of those weights.
 
     Only the weights at the end of the run are saved, so ``epoch`` must be that epoch or None.
     """
@@ -353,11 +353,14 @@ def inspect_run(record: dict[str, Any], sequence: int = 0, epoch: int | None = N
     epochs = len(record.get("history", []))
     if epoch is not None and epoch != epochs:
         raise InspectError(f"--epoch: run {run_id} keeps the weights of its last epoch only ({epochs:,})")
-    config = Config(**record["config"])
     _, keras = runtime.load()
-    model = keras.models.load_model(path, compile=False)
-    return inspect(model, config, sequence, epoch=epochs)
+    return keras.models.load_model(path, compile=False), Config(**record["config"]), epochs
 
+
+def inspect_run(record: dict[str, Any], sequence: int = 0, epoch: int | None = None) -> Inspection:
+    """Inspect a saved run's model on one of its sequences."""
+    model, config, epochs = load_run_model(record, epoch)
+    return inspect(model, config, sequence, epoch=epochs)
 
 CHARACTER_RAMP = " .:-=+*#%@"  # low to high, for --ascii, NO_COLOR and plain-text output
 
