@@ -99,8 +99,9 @@ class Heatmap(Widget):
 
         marker_at = LABEL_WIDTH + (step - first_step) * slot + (slot - 1) // 2
         title = f"{self.title} {self.low:.3g}{'..' if plain else '…'}{self.high:.3g}"[:width]
-        # The title sits left, or right when the cursor's marker would fall inside it.
-        head = title.ljust(width) if marker_at > len(title) else title.rjust(width)
+        # The title sits left, or just right of the cursor's marker when that would fall inside it.
+        start = 0 if marker_at > len(title) or marker_at + 2 + len(title) > width else marker_at + 2
+        head = (" " * start + title).ljust(width)[:width]
         if marker_at < width:
             head = head[:marker_at] + ("v" if plain else "▼") + head[marker_at + 1:]
         text = Text(head, title_style, no_wrap=True, overflow="crop")
