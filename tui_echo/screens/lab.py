@@ -73,6 +73,8 @@ class LabScreen(LeanScreen):
                 tooltip="Shapes through the network, parameter formulas, TimeDistributed vs Dense"),
         Binding("e", "export_script", "Script", id="export-script", show=False,
                 tooltip="Save these settings as a standalone plain-Keras script"),
+        Binding("i", "inspect", "Inside", id="inspect", show=False,
+                tooltip="Inside the cell of the run just trained: gates and states per timestep, gradient reach"),
     ]
 
     HELP_TITLE = "lab keys"
@@ -165,6 +167,9 @@ class LabScreen(LeanScreen):
             return not typing
         if action in ("compare", "explain"):
             return not self.running and not typing
+        if action == "inspect":  # the saved model of a run this lab finished or stopped
+            record = self.last_record or {}
+            return not self.running and not typing and bool(record.get("id")) and record.get("status") in ("finished", "stopped")
         if action == "export_script":  # it builds a model, which waits for a training to end
             return self.app.tf_ready and not self.running and not typing
         return True
@@ -287,6 +292,20 @@ class LabScreen(LeanScreen):
             return save_script(config, default_export_folder())
 
         self.training.start(self, export, group="export")
+
+    def action_inspect(self) -> None:
+        """Open the inside-the-cell view of the last run's saved model."""
+        from .cell import CellScreen
+
+        store = getattr(self.app, "run_store", None)
+        if not self.check_action("inspect", ()) or store is None:
+            return
+        try:
+            record = store.load(self.last_record["id"])
+        except KeyError:
+            self.notify("The run's folder is gone", severity="warning")
+            return
+        self.app.push_screen(CellScreen(record, self.training))
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""

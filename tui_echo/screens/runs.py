@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -45,7 +46,11 @@ class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
     HELP_TITLE = "saved run keys"
-    BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs"),
+        Binding("i", "inspect", "Inside", id="run-inspect",
+                tooltip="Inside the cell: gates and states per timestep, gradient reach (runs with a saved model)"),
+    ]
 
     def __init__(self, record: dict[str, Any]) -> None:
         super().__init__()
@@ -84,6 +89,19 @@ class RunView(LeanScreen):
         predictions = record.get("predictions") or None
         table.show(inputs, targets, predictions[: len(targets)] if predictions else None, len(history))
         table.border_subtitle = f"{record.get('topology', '')} · epoch {len(history):,}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``i`` only for a run whose model was saved."""
+        if action == "inspect":
+            return (Path(self.record.get("path", "")) / "model.keras").is_file()
+        return True
+
+    def action_inspect(self) -> None:
+        """Open the inside-the-cell view of this run."""
+        from .cell import CellScreen
+
+        if self.check_action("inspect", ()):
+            self.app.push_screen(CellScreen(self.record, self.app.training))
 
     def action_close(self) -> None:
         """Back to the list."""
