@@ -246,6 +246,9 @@ def _run_tui(config: Config, runs_dir: Path | None, fps: int | None, *, ascii_on
     file descriptor 2 at /dev/null, so nothing else written there can draw over the UI.
     ``NO_COLOR`` needs nothing here: Textual honours it.
     """
+    if os.environ.get("TERM") == "dumb" or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _refuse("tui-echo", "the lab needs an interactive terminal (TERM=dumb or a pipe cannot show it); "
+                "`tui-echo run` trains headless and prints the results")
     if fps is not None:
         os.environ["TEXTUAL_FPS"] = str(fps)  # read when Textual is first imported, just below
     # TensorFlow's threads on every core but one: the UI keeps a core, so keys answer at once
