@@ -336,6 +336,7 @@ class LabScreen(LeanScreen):
         if not self.running:
             self.invalid = ""
             self._show_sequence()
+            self._mark_stale()
             self.refresh_status()
         if self._summary_timer is not None:
             self._summary_timer.stop()
@@ -513,12 +514,28 @@ class LabScreen(LeanScreen):
         self._predicted_epoch = epoch
         table.border_subtitle = f"{self.run_config.topology} · epoch {epoch:,}"
 
+    @property
+    def stale(self) -> bool:
+        """The last run's results are on screen, but the form now asks for other settings."""
+        if self.run_config is None or self.running or self.phase == Phase.IDLE:
+            return False
+        form = self.query_one(ConfigForm)
+        return form.config is None or form.config.resolved() != self.run_config
+
+    def _mark_stale(self) -> None:
+        """Say on the predictions pane when they answer other settings than the form's."""
+        table = self.query_one(PredictionTable)
+        if self._predicted_epoch is not None and self.run_config is not None:
+            mark = " · earlier settings" if self.stale else ""
+            table.border_subtitle = f"{self.run_config.topology} · epoch {self._predicted_epoch:,}{mark}"
+
     def refresh_status(self) -> None:
         """Rewrite the status line from the training state, or from the form when idle."""
         status = self.query_one(StatusBar)
         app = self.app
         if self.phase != Phase.IDLE:
-            status.show(*progress.status(self.state, timings=not app.deterministic))
+            kind, text = progress.status(self.state, timings=not app.deterministic)
+            status.show(kind, f"{text} · settings changed since: ctrl+r trains them" if self.stale else text)
         elif self.invalid:
             status.show("invalid", f"can't train: {self.invalid}")
         elif app.tf_failed:
