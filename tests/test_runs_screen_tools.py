@@ -54,7 +54,7 @@ async def test_space_selects_two_runs_and_d_shows_their_diff(store) -> None:
         assert not screen.check_action("diff", ())
         await pilot.press("space", "down", "space")
         assert screen.selected == [newest, oldest]
-        assert screen.query_one(DataTable).get_cell(newest, screen._id_column).style == "reverse"
+        assert screen.query_one(DataTable).get_cell(newest, "id").style == "reverse"
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, DiffView)

@@ -121,7 +121,7 @@ async def test_runs_screen_lists_a_lab_training_and_reopens_it() -> None:
         assert isinstance(app.screen, RunsScreen)
         table = app.screen.query_one(DataTable)
         assert str(table.coordinate_to_cell_key((0, 0)).row_key.value) == run_id  # newest first
-        assert str(table.get_row_at(0)[3]) == "finished"
+        assert str(table.get_cell(run_id, "status")) == "finished"
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunView)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -17,11 +18,24 @@ from ..core import diff
 from ..core.compare import default_export_folder
 from ..core.record import first_inputs, first_sequence
 from ..core.formatting import format_loss
-from ..core.runs import RunError
+from ..core.runs import RunError, RunInfo
 from ..core.summary import render, summary_from_record
 from ..messages import JobDone
 from ..widgets import KeyBar, LossChart, PredictionTable
-from .base import LeanScreen
+from .base import LeanScreen, fit_columns
+
+
+RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
+
+
+def run_cells(run: RunInfo) -> dict[str, str]:
+    """One run's cells, by column."""
+    return {
+        "id": run.id, "status": run.status, "final loss": format_loss(run.final_loss), "topology": run.topology,
+        "epochs": f"{run.epochs:,}", "task": run.task, "cell": run.cell,
+        "lr": "-" if run.lr is None else f"{run.lr:g}", "seed": "-" if run.seed is None else str(run.seed),
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)),
+    }
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -49,7 +63,11 @@ class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
     HELP_TITLE = "saved run keys"
-    BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs"),
+        Binding("i", "inspect", "Inside", id="run-inspect",
+                tooltip="Inside the cell: gates and states per timestep, gradient reach (runs with a saved model)"),
+    ]
 
     def __init__(self, record: dict[str, Any]) -> None:
         super().__init__()
@@ -87,6 +105,19 @@ class RunView(LeanScreen):
             return
         table.show(inputs, targets, predictions or None, len(history))
         table.border_subtitle = f"{record.get('topology', '')} · epoch {len(history):,}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``i`` only for a run whose model was saved."""
+        if action == "inspect":
+            return (Path(self.record.get("path", "")) / "model.keras").is_file()
+        return True
+
+    def action_inspect(self) -> None:
+        """Open the inside-the-cell view of this run."""
+        from .cell import CellScreen
+
+        if self.check_action("inspect", ()):
+            self.app.push_screen(CellScreen(self.record, self.app.training))
 
     def action_close(self) -> None:
         """Back to the list."""
@@ -141,12 +172,15 @@ class RunsScreen(LeanScreen):
         yield KeyBar(id="runs-keys")
 
     def on_mount(self) -> None:
-        """Columns, then the runs."""
+        """The runs, in the columns that fit."""
         table = self.query_one(DataTable)
         table.border_title = "Runs"
-        self._id_column = table.add_columns("id", "when", "topology", "status", "epochs", "final loss")[0]
         self.reload()
         table.focus()
+
+    def on_resize(self) -> None:
+        """Choose the columns again for the new width."""
+        self.reload()
 
     @property
     def store(self):  # noqa: ANN201
@@ -154,15 +188,25 @@ class RunsScreen(LeanScreen):
         return getattr(self.app, "run_store", None)
 
     def reload(self) -> None:
-        """Read the store again; folders that are not readable runs are counted and the first named."""
+        """Read the store again; folders that are not readable runs are counted and the first named.
+
+        Columns join in ``RUN_COLUMNS`` order while they fit whole: the ID (what ``runs show``
+        takes) and the final loss first, the start time (which the ID also holds) last.
+        """
         table = self.query_one(DataTable)
-        table.clear()
+        current = self._highlighted()
         runs, problems = self.store.scan() if self.store is not None else ([], [])
         self.selected = [run_id for run_id in self.selected if any(run.id == run_id for run in runs)]
-        for run in runs:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
-            table.add_row(self._id_cell(run.id), when, run.topology, run.status, f"{run.epochs:,}",
-                          format_loss(run.final_loss), key=run.id)
+        rows = [run_cells(run) for run in runs]
+        widths = {key: max([len(key), *(len(row[key]) for row in rows)]) for key in RUN_COLUMNS}
+        keys = fit_columns(widths, (table.size.width or self.app.size.width) - 2, RUN_COLUMNS)
+        table.clear(columns=True)
+        for key in keys:
+            table.add_column(key, key=key, width=widths[key])
+        for run, row in zip(runs, rows):
+            table.add_row(*(self._id_cell(run.id) if key == "id" else row[key] for key in keys), key=run.id)
+        if current is not None and current in table.rows:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
         self._listed = (len(runs), problems)
         self._show_status()
 
@@ -203,7 +247,7 @@ class RunsScreen(LeanScreen):
             self.selected = [*self.selected, run_id][-2:]
         table = self.query_one(DataTable)
         for changed in before ^ set(self.selected):
-            table.update_cell(changed, self._id_column, self._id_cell(changed))
+            table.update_cell(changed, "id", self._id_cell(changed))
         self._show_status()
 
     def action_diff(self) -> None:
