@@ -119,9 +119,10 @@ PREDICTION_HEADERS = ("step", "target", "A", "B", "B - A")
 
 def render(result: dict[str, Any]) -> list[Table]:
     """The diff as rich tables: settings and outcomes, then the predictions."""
-    table = Table(title=f"A {result['a']}  ·  B {result['b']}", title_justify="left")
-    for header in ("", "A", "B"):
-        table.add_column(header, justify="left" if not header else "right")
+    table = Table(title="Diff", title_justify="left")
+    table.add_column("")
+    for header in (f"A {result['a']}", f"B {result['b']}"):
+        table.add_column(header, justify="right")
     for row in rows(result):
         table.add_row(*row)
     if not result["settings"]:
