@@ -67,9 +67,11 @@ class HelpScreen(LeanScreen[None]):
             yield Static(Text(self._notes, style="dim"), id="help-notes")
 
     def on_mount(self) -> None:
-        """Title the box."""
-        self.query_one("#help").border_title = "Help"
-        self.query_one("#help").border_subtitle = "escape closes"
+        """Title the box; it has focus, so the arrows, pgup/pgdn, home and end scroll it."""
+        box = self.query_one("#help")
+        box.border_title = "Help"
+        box.border_subtitle = "escape closes · arrows and pgdn scroll"
+        box.focus()
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         """Close the help."""
