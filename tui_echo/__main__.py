@@ -88,6 +88,9 @@ def build_parser() -> Parser:
     output = compare.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
+    compare.add_argument(
+        "--seeds", help="train each topology on seeds seed..seed+N-1 and show mean ± std, 1-100 (default 1)"
+    )
     runs = commands.add_parser("runs", help="list saved runs (and show or remove one)")
     _add_common(runs)
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -180,6 +183,17 @@ def _threshold(text: str | None) -> float:
         _refuse("tui-echo compare", f"--threshold {error.reason}")
 
 
+def _seeds(text: str | None, seed: int) -> int:
+    from .core.compare import MAX_SEEDS, seeds_for
+    from .core.config import IntRange
+
+    try:
+        count = 1 if text is None else IntRange(1, MAX_SEEDS).parse("seeds", text)
+        return len(seeds_for(seed, count))
+    except ConfigError as error:
+        _refuse("tui-echo compare", f"--seeds {error.reason}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
     args = build_parser().parse_args(argv)
@@ -203,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)
+        seeds = _seeds(args.seeds, config.seed)
     try:
         runtime.load()
     except runtime.DeviceError as error:
@@ -224,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_to=args.export,
         output="json" if args.json else "markdown" if args.markdown else "text",
         runs_dir=runs_dir,
+        seeds=seeds,
     )
 
 

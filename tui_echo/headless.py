@@ -20,8 +20,10 @@ from rich.table import Table
 
 from .core import engine, runtime
 from .core.config import Config
-from .core.events import Compiled, Compiling, Epochs
-from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
+from .core.events import Compiled, Compiling, Epochs, Started
+from .core import aggregate
+from .core.compare import COLUMNS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, export, row, to_json, to_markdown
+from .core.compare import seeded_json, seeded_markdown, seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.runs import RunStore
@@ -135,10 +137,38 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
     return table
 
 
+def seeded_table(records: list[dict[str, Any]]) -> Table:
+    """The comparison over seeds, one column per topology: mean ± std and min … max of each result."""
+    rows = seeded_rows(records)
+    seeds = rows[0]["seeds"]
+    title = f"Comparison over {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}): mean ± std, then min … max"
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for r in rows:
+        table.add_column(r["topology"], justify="right")
+    for metric, header in SEEDED_HEADERS.items():
+        spec = SEEDED_FORMATS[metric]
+        table.add_row(header, *(aggregate.mean_std_text(r[metric], spec) for r in rows))
+        table.add_row("", *(aggregate.range_text(r[metric], spec) for r in rows))
+    table.add_row("vs best", *(r["vs_best"] or "-" for r in rows))
+    table.caption = "not separable: final loss mean ± std overlaps the best topology's"
+    return table
+
+
 def compare(
-    configs: list[Config], *, threshold: float, export_to: str | None, output: str, runs_dir: Path | None = None
+    configs: list[Config],
+    *,
+    threshold: float,
+    export_to: str | None,
+    output: str,
+    runs_dir: Path | None = None,
+    seeds: int = 1,
 ) -> int:
-    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted."""
+    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted.
+
+    With ``seeds`` > 1 each topology trains on that many seeds and every output shows the
+    results over them (``seeded_rows``); with one seed the output is the plain comparison.
+    """
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     progress = Progress(
@@ -150,23 +180,33 @@ def compare(
         transient=True,
         disable=not (output == "text" and out.is_terminal),
     )
-    tasks = {c.topology: progress.add_task(c.topology, total=c.resolved().epochs, loss="-") for c in configs}
+    epochs = {c.topology: c.resolved().epochs for c in configs}
+    tasks = {name: progress.add_task(name, total=n * seeds, loss="-") for name, n in epochs.items()}
+    runs_begun = dict.fromkeys(epochs, 0)  # the bar counts the epochs of every seed so far
 
     def on_event(topology: str, event: Any) -> None:
-        if isinstance(event, Epochs):
-            progress.update(tasks[topology], completed=event.last, loss=f"{event.losses[-1]:.6f}")
+        if isinstance(event, Started):
+            runs_begun[topology] += 1
+        elif isinstance(event, Epochs):
+            done = (runs_begun[topology] - 1) * epochs[topology] + event.last
+            progress.update(tasks[topology], completed=done, loss=f"{event.losses[-1]:.6f}")
 
     with Interrupt() as interrupt, progress:
-        records = compare_topologies(configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
+        records = compare_topologies(
+            configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err), seeds=seeds
+        )
+    seeded = seeds > 1
     if output == "json":
-        sys.stdout.write(to_json(records, threshold) + "\n")
+        sys.stdout.write((seeded_json if seeded else to_json)(records, threshold) + "\n")
     elif output == "markdown":
-        sys.stdout.write(to_markdown([row(r, threshold) for r in records]))
+        sys.stdout.write(seeded_markdown(seeded_rows(records)) if seeded else to_markdown([row(r, threshold) for r in records]))
+    elif records and seeded:
+        out.print(seeded_table(records))
     elif records:
         out.print(comparison_table(records, threshold))
         out.print(side_by_side(records))
     if export_to:
-        for path in export(records, Path(export_to), threshold):
+        for path in export(records, Path(export_to), threshold, seeded=seeded):
             (err if output == "json" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
     bad = [r for r in records if r["status"] in ("failed", "diverged")]
     for record in bad:
