@@ -31,17 +31,20 @@ from .core.summary import render, summarize, summary_from_record
 
 
 class Interrupt:
-    """Ctrl+C asks the training to stop at the next chunk instead of killing it mid-step."""
+    """Ctrl+C (and any other of ``signals``) asks the training to stop at the next chunk
+    instead of killing it mid-step."""
 
-    def __init__(self) -> None:
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT,)) -> None:
         self.requested = threading.Event()
+        self.signals = signals
 
     def __enter__(self) -> "Interrupt":
-        self._previous = signal.signal(signal.SIGINT, lambda *_: self.requested.set())
+        self._previous = {s: signal.signal(s, lambda *_: self.requested.set()) for s in self.signals}
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 def predictions_table(record: dict[str, Any]) -> Table:
@@ -281,3 +284,93 @@ def doctor(*, as_json: bool) -> int:
     table.add_row("settings", " · ".join(f"{k}={v}" for k, v in report["settings"].items()))
     out.print(table)
     return 0
+
+
+def sweep(
+    plan: Any,
+    *,
+    runs_dir: Path | None,
+    workers: int | None,
+    use_ray: bool,
+    ray_address: str | None,
+    output: str,
+    export_to: str | None,
+) -> int:
+    """``tui-echo sweep``: 0 when every trial ended, 1 if one failed, 130 when stopped
+    (Ctrl+C or SIGTERM: running trials stop within a chunk and are saved as stopped)."""
+    from .core import sweep as sweeps
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    progress = Progress(
+        TextColumn("sweep {task.fields[id]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+        disable=not (output == "text" and out.is_terminal),
+    )
+    bar = progress.add_task("", total=len(plan.trials), id=plan.id)
+    records: dict[int, dict[str, Any]] = {}
+    rows: dict[int, dict[str, Any]] = {}
+    resumed = 0
+    began = time.perf_counter()
+    with Interrupt((signal.SIGINT, signal.SIGTERM)) as interrupt, progress:
+        for outcome in sweeps.run(
+            plan, root=runs_dir, workers=workers, ray_address=ray_address, use_ray=use_ray,
+            should_stop=interrupt.requested.is_set,
+        ):
+            if outcome.record is not None:
+                records[outcome.trial.index] = outcome.record
+            resumed += outcome.resumed
+            rows[outcome.trial.index] = sweeps.trial_row(outcome.trial, outcome.record)
+            progress.advance(bar)
+    trials = [rows[index] for index in sorted(rows)]
+    groups = sweeps.group_rows(plan, {i: r for i, r in records.items() if r["status"] in sweeps.DONE})
+    columns = sweeps.varying(plan)
+    result = {"sweep": plan.id, "trials": trials, "groups": groups}
+    if output == "json":
+        sys.stdout.write(json.dumps(result) + "\n")
+    elif output == "markdown":
+        sys.stdout.write(sweeps.groups_markdown(groups, columns))
+    else:
+        out.print(groups_table(groups, columns))
+    counts = {status: sum(t["status"] == status for t in trials) for status in ("finished", "diverged", "failed", "stopped")}
+    summary = (
+        f"sweep {plan.id}: {len(trials)} trials, " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + (f" ({resumed} from earlier)" if resumed else "") + f" · {time.perf_counter() - began:.1f} s"
+    )
+    log = err if output != "text" else out
+    log.print(summary, markup=False, soft_wrap=True)
+    if export_to:
+        folder = Path(export_to)
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, text in (
+            ("json", json.dumps(result) + "\n"),
+            ("md", sweeps.groups_markdown(groups, columns)),
+            ("csv", sweeps.trials_csv(trials)),
+        ):
+            path = folder / f"sweep-{plan.id}.{suffix}"
+            path.write_text(text, encoding="utf-8")
+            log.print(f"wrote {path}", markup=False, soft_wrap=True)
+    if counts["stopped"]:
+        log.print(f"resume with: tui-echo sweep --resume {plan.id}", markup=False, soft_wrap=True)
+    if interrupt.requested.is_set():
+        return 130
+    return 1 if counts["failed"] else 0
+
+
+def groups_table(groups: list[dict[str, Any]], columns: list[str]) -> Table:
+    """The sweep's groups, best first: each result as mean ± std over the seeds."""
+    from .core.sweep import group_cells
+
+    table = Table(title="Sweep, best first (mean ± std over seeds)", title_justify="left")
+    for name in columns:
+        table.add_column(name, no_wrap=True)
+    for name in ("seeds", "final loss", "min … max", "max error", "best epoch", "vs best"):
+        table.add_column(name, justify="right")
+    for g in groups:
+        table.add_row(*group_cells(g, columns))
+    table.caption = "not separable: final loss mean ± std overlaps the best group's"
+    return table

@@ -143,8 +143,10 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         self.warn = warn
 
-    def start(self, config: dict[str, Any]) -> RunWriter | None:
-        """Create a run folder for a training about to start; None (and a warning) if it cannot."""
+    def start(self, config: dict[str, Any], tags: dict[str, Any] | None = None) -> RunWriter | None:
+        """Create a run folder for a training about to start; None (and a warning) if it cannot.
+
+        ``tags`` (e.g. a sweep's id and trial number) are kept in ``run.json``."""
         run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         meta = {
             "id": run_id,
@@ -153,6 +155,7 @@ class RunStore:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "config": config,
+            **(tags or {}),
         }
         path = self.root / run_id
         try:
