@@ -141,7 +141,6 @@ def _add_sweep_command(commands: Any) -> None:
 def _sweep(args: argparse.Namespace, runs_dir: Path | None) -> int:
     """Validate the sweep's options (exit 2 with one line), then run it headless."""
     from .core import sweep as sweeps
-    from .core.compare import seeds_for
     from .core.config import RULES, IntRange
 
     prog = "tui-echo sweep"
@@ -157,11 +156,10 @@ def _sweep(args: argparse.Namespace, runs_dir: Path | None) -> int:
                 _refuse(prog, f"--resume: no sweep {args.resume!r} in {sweeps.plans_folder(runs_dir)}")
         else:
             seed = 0 if args.seed is None else RULES["seed"].parse("seed", args.seed)
-            count = 1 if args.seeds is None else IntRange(1, 100).parse("seeds", args.seeds)
             base = {"shuffle": not args.no_shuffle}
             if args.engine is not None:
                 base["engine"] = RULES["engine"].parse("engine", args.engine)
-            plan = sweeps.plan(grid, base, seeds_for(seed, count))
+            plan = sweeps.plan(grid, base, list(range(seed, seed + _seeds(args.seeds, seed, prog))))
         workers = None if args.workers is None else IntRange(1, sweeps.MAX_WORKERS).parse("workers", args.workers)
     except ConfigError as error:
         _refuse(prog, f"--{error.field.replace('_', '-')} {error.reason}")
@@ -253,7 +251,8 @@ def _threshold(text: str | None) -> float:
         _refuse("tui-echo compare", f"--threshold {error.reason}")
 
 
-def _seeds(text: str | None, seed: int) -> int:
+def _seeds(text: str | None, seed: int, prog: str = "tui-echo compare") -> int:
+    """How many seeds from ``seed`` (--seeds), or exit 2 with one line."""
     from .core.compare import MAX_SEEDS, seeds_for
     from .core.config import IntRange
 
@@ -261,7 +260,7 @@ def _seeds(text: str | None, seed: int) -> int:
         count = 1 if text is None else IntRange(1, MAX_SEEDS).parse("seeds", text)
         return len(seeds_for(seed, count))
     except ConfigError as error:
-        _refuse("tui-echo compare", f"--seeds {error.reason}")
+        _refuse(prog, f"--seeds {error.reason}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
