@@ -41,6 +41,7 @@ import queue
 import secrets
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -337,7 +338,13 @@ def run_ray(
     started = not ray.is_initialized()
     if started:
         options = {"num_cpus": cpus} if address is None else {"address": address}
+        # ray.init installs its own SIGTERM handler (it exits at once); the caller's way of
+        # stopping (mark trials stopped, keep finished ones) must stay in force.
+        main = threading.current_thread() is threading.main_thread()
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if main else {}
         ray.init(**options, include_dashboard=False, log_to_driver=False)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
     try:
         flag = ray.remote(num_cpus=0)(_Flag).remote()
         task = ray.remote(num_cpus=1, max_retries=0)(_ray_piece)
