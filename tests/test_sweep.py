@@ -60,6 +60,19 @@ def test_cli_refusals_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) ->
         assert err.startswith(f"tui-echo sweep: error: {expected}"), err
 
 
+def test_shares_balance_steps_and_keep_shapes_together() -> None:
+    # The benchmark's grid: 12 trials each of 1,000, 500, 1,000 and 1,000 steps (42,000 in all).
+    plan = sweep.plan({"topology": ["one-to-one", "many-to-one", "many-to-many", "many-to-many-dense"],
+                       "lr": ["0.001", "0.003", "0.01"]}, {}, [0, 1, 2, 3])
+    runs = sweep.shares(plan.trials, workers=2)
+    assert [sum(sweep.steps(t) for t in run) for run in runs] == [21_000, 21_000]
+    shapes = [[engine.graph_key(t.config) for t in run] for run in runs]
+    assert sum(len(set(s)) for s in shapes) == 5  # 4 shapes, one of them cut between the two workers
+    assert all(s == sorted(s, key=s.index) for s in shapes)  # each shape's trials are contiguous
+    assert sorted(t.index for run in runs for t in run) == list(range(48))
+    assert sweep.shares(plan.trials[:1], workers=4) == [plan.trials[:1]]  # no empty runs
+
+
 def test_groups_hold_one_graph_shape_and_split_for_idle_workers() -> None:
     plan = sweep.plan({"topology": ["one-to-one", "many-to-one"], "lr": ["0.001", "0.01", "0.1"]}, {}, [0, 1])
     pieces = sweep.groups(plan.trials, workers=2)
