@@ -21,8 +21,7 @@ from textual.widgets import Input
 
 from tui_echo.app import EchoApp
 from tui_echo.core.config import Config
-from tui_echo.messages import Batcher
-from tui_echo.screens.lab import BATCH_SECONDS
+from tui_echo.training import BATCH_SECONDS, Batcher
 from tui_echo.widgets import ConfigForm, EpochLog, LossChart, PredictionTable, StatusBar, SummaryPane
 
 SIZE = (100, 30)

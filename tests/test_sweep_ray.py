@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tui_echo.core import sweep
+from tui_echo.core.runs import HISTORY
 
 ray = pytest.importorskip("ray")
 
@@ -47,7 +48,7 @@ def test_ray_sweep_stops_within_a_second(local_ray, tmp_path: Path) -> None:
     asked: list[float] = []
 
     def should_stop() -> bool:
-        if not asked and any(tmp_path.glob("*/history.txt")):  # written from a trial's first epochs
+        if not asked and any(tmp_path.glob(f"*/{HISTORY}")):  # opened at a trial's first epochs
             asked.append(time.perf_counter())
         return bool(asked)
 

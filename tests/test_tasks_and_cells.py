@@ -85,7 +85,35 @@ def test_delayed_echo_needs_memory_and_the_comparison_shows_it() -> None:
 
 def test_timedistributed_dense_equals_dense_on_3d_input() -> None:
     check = timedistributed_equivalence(Config(task="random-echo", sequences=7, units=4))
-    assert check.same and check.outputs == 7 * 5
+    assert check.same and check.outputs == 5  # checked on the first sequence: 5 timesteps
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_first_sequence_is_drawn_alone_and_equals_the_data_sets_first_row(task) -> None:
+    config = Config(task=task, length=7, sequences=50, seed=11, delay=3)
+    inputs, targets = config.first_sequence
+    np.testing.assert_array_equal(inputs, config.problem.inputs[0])
+    np.testing.assert_array_equal(targets, config.problem.targets[0])
+
+
+def test_shapes_and_samples_are_arithmetic_and_match_the_drawn_data() -> None:
+    for name in TOPOLOGIES:
+        for task in TASKS:
+            config = Config(topology=name, task=task, length=6, sequences=9)
+            assert "problem" not in vars(config)
+            x_shape, y_shape = config.shapes
+            assert config.samples == x_shape[0]
+            assert "problem" not in vars(config)  # nothing was drawn to answer
+            assert (config.problem.X.shape, config.problem.y.shape) == (x_shape, y_shape)
+
+
+def test_resolving_the_largest_problem_draws_nothing() -> None:
+    config = Config(task="random-echo", sequences=100_000, length=1000)
+    resolved = config.resolved()
+    assert resolved.samples == 100_000 and resolved.units == 1000
+    assert resolved.resolved() is resolved  # so the data set, once drawn, stays with it
+    assert Config.from_fields({"task": "random-echo", "sequences": "100000", "length": "1000", "batch_size": "64"})
+    assert "problem" not in vars(config) and "problem" not in vars(resolved)
 
 
 def test_explainer_shapes_use_the_real_numbers() -> None:

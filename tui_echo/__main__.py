@@ -11,27 +11,12 @@ from typing import Any, NoReturn, Sequence
 from . import __version__
 from .core import runtime
 from .core.config import Config, ConfigError
-from .core.cells import CELLS
-from .core.tasks import TASKS
+from .core.rules import Flag
+from .core.settings import SETTINGS, option_name
 from .core.topologies import TOPOLOGIES
 
-# option name on the command line -> Config field
-OPTIONS = {
-    "--topology": "topology",
-    "--task": "task",
-    "--length": "length",
-    "--sequences": "sequences",
-    "--delay": "delay",
-    "--cell": "cell",
-    "--layers": "layers",
-    "--units": "units",
-    "--epochs": "epochs",
-    "--batch-size": "batch_size",
-    "--lr": "lr",
-    "--seed": "seed",
-    "--engine": "engine",
-}
-FIELD_TO_OPTION = {field: option for option, field in OPTIONS.items()}
+# option name on the command line -> Config field, for the options that take a value
+OPTIONS = {s.option: s.name for s in SETTINGS if s.option and not isinstance(s.rule, Flag)}
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,22 +27,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    # Values stay strings here: Config.from_fields gives the one-line messages with ranges.
-    parser.add_argument("--topology", help=f"one of {', '.join(TOPOLOGIES)}")
-    parser.add_argument("--task", help=f"sequence problem: {', '.join(TASKS)} (default echo)")
-    parser.add_argument("--length", help="sequence length, 1-1000 (default 5)")
-    parser.add_argument("--sequences", help="random sequences to draw, 1-100,000 (random tasks only)")
-    parser.add_argument("--delay", help="k for the delay task: output x[t-k], 1 to length-1 (default 2)")
-    parser.add_argument("--cell", help=f"recurrent cell: {', '.join(CELLS)} (default lstm)")
-    parser.add_argument("--layers", help="stacked recurrent layers, 1-4 (default 1)")
-    parser.add_argument("--bidirectional", action="store_true", help="wrap each recurrent layer in Bidirectional")
-    parser.add_argument("--units", help="LSTM units, 1-1024 (default: the length)")
-    parser.add_argument("--epochs", help="1-1,000,000 (default: the topology's tutorial value)")
-    parser.add_argument("--batch-size", help="1 to the number of samples (default: the tutorial's)")
-    parser.add_argument("--lr", help="Adam learning rate in (0, 10] (default: the task's, 0.001 for echo)")
-    parser.add_argument("--seed", help="0 to 2^31-1 (default 0)")
-    parser.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
-    parser.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
+    """One option per setting of the spec; values stay strings here, so ``Config.from_fields``
+    gives the one-line messages with ranges."""
+    for setting in SETTINGS:
+        if setting.option is None:
+            continue
+        if isinstance(setting.rule, Flag):
+            action = "store_false" if setting.negated else "store_true"
+            parser.add_argument(setting.option, dest=setting.name, action=action, help=setting.help)
+        else:
+            parser.add_argument(setting.option, dest=setting.name, help=setting.help)
     _add_common(parser)
 
 
@@ -91,17 +70,23 @@ def build_parser() -> Parser:
     compare.add_argument(
         "--seeds", help="train each topology on seeds seed..seed+N-1 and show mean ± std, 1-100 (default 1)"
     )
-    runs = commands.add_parser("runs", help="list saved runs (and show or remove one)")
+    runs = commands.add_parser("runs", help="list saved runs (and show, remove or prune them)")
     _add_common(runs)
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs_commands = runs.add_subparsers(dest="runs_command", parser_class=Parser)
     show = runs_commands.add_parser("show", help="one run in full")
-    show.add_argument("id")
+    show.add_argument("ids", nargs=1, metavar="ID")
     show.add_argument("--json", action="store_true", help="print the run's JSON record")
     _add_common(show)
-    remove = runs_commands.add_parser("rm", help="delete one run")
-    remove.add_argument("id")
+    remove = runs_commands.add_parser("rm", help="delete runs")
+    remove.add_argument("ids", nargs="+", metavar="ID")
     _add_common(remove)
+    prune = runs_commands.add_parser("prune", help="delete old runs: lists them unless --yes")
+    prune.add_argument("--older-than", metavar="AGE", help="only runs started longer ago, like 7d, 12h, 30m")
+    prune.add_argument("--status", metavar="S,S", help="only runs with one of these statuses, like stopped,failed")
+    prune.add_argument("--keep", metavar="N", help="never the N newest runs")
+    prune.add_argument("--yes", action="store_true", help="remove them (without it, only list them)")
+    _add_common(prune)
     script = commands.add_parser("export-script", help="print a standalone plain-Keras script of the experiment")
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
@@ -199,13 +184,11 @@ def _keep_earlier_values(top: argparse.ArgumentParser, parser: argparse.Argument
 
 def config_from_args(args: argparse.Namespace, prog: str) -> Config:
     """The validated Config, or exit 2 with one line naming the option and its range."""
-    values: dict[str, Any] = {field: getattr(args, field) for field in OPTIONS.values()}
-    values["shuffle"] = not args.no_shuffle
-    values["bidirectional"] = args.bidirectional
+    values: dict[str, Any] = {s.name: getattr(args, s.name) for s in SETTINGS if s.option}
     try:
         return Config.from_fields(values)
     except ConfigError as error:
-        _refuse(prog, f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+        _refuse(prog, f"{option_name(error.field)} {error.reason}")
 
 
 def _refuse(prog: str, message: str) -> NoReturn:
@@ -229,7 +212,7 @@ def _compare_configs(base: Config, topologies: list[str]) -> list[Config]:
     try:
         return configs_for(base, topologies)
     except ConfigError as error:
-        _refuse("tui-echo compare", f"{FIELD_TO_OPTION.get(error.field, error.field)} {error.reason}")
+        _refuse("tui-echo compare", f"{option_name(error.field)} {error.reason}")
 
 
 def _fps(text: str | None) -> int | None:
@@ -264,7 +247,19 @@ def _seeds(text: str | None, seed: int, prog: str = "tui-echo compare") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tui-echo`` script and ``python -m tui_echo``."""
+    """Entry point of the ``tui-echo`` script and ``python -m tui_echo``.
+
+    Ctrl+C before a training has started (while TensorFlow loads, say) is one line and exit
+    130; once training runs, Ctrl+C, SIGTERM and SIGHUP stop it and save it (see headless.py).
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("tui-echo: interrupted\n")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     runs_dir = Path(args.runs_dir) if args.runs_dir else None
     try:
@@ -276,9 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor(as_json=args.json)
     if args.command == "runs":
-        from .headless import runs
+        from .headless import prune, runs
 
-        return runs(runs_dir, args.runs_command, getattr(args, "id", None), as_json=args.json)
+        if args.runs_command == "prune":
+            return prune(runs_dir, older_than=args.older_than, statuses=args.status, keep=args.keep, yes=args.yes)
+        return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json)
     if args.command == "sweep":
         return _sweep(args, runs_dir)
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import signal
 import sys
 from functools import partial
 from typing import Any, Callable, Iterator
@@ -26,13 +27,16 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import get_current_worker
 
+from .ascii import AsciiFilter
 from .core import runtime
 from .core.config import Config
 from .core.runs import RunStore
 from .core.topologies import TOPOLOGIES
-from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady, run_in_daemon
+from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady
+from .screens.base import LeanScreen
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
+from .training import TrainingService, run_in_daemon
 
 
 QUIT_GRACE_S = 0.6
@@ -100,8 +104,8 @@ class EchoApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
                 tooltip="Quit at once, even mid-training (the training is stopped first)"),
-        Binding("question_mark", "help", "Help", id="help", key_display="?", tooltip="List every key"),
-        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List every key"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?", tooltip="List the keys of this screen"),
+        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List the keys of this screen"),
     ]
 
     def __init__(
@@ -115,6 +119,8 @@ class EchoApp(App[None]):
         """
         self.ascii_only = ascii_only  # read by get_css_variables, which App.__init__ calls
         super().__init__()
+        if ascii_only:
+            self._filters.append(AsciiFilter())
         self.config = config or Config()
         self.deterministic = deterministic
         self.quitting = False
@@ -126,7 +132,8 @@ class EchoApp(App[None]):
         self.tf_failed = ""
         self.device = "…"
         self._load_tensorflow = load_tensorflow
-        self.lab = LabScreen(self.config)
+        self.training = TrainingService(self)  # every background job with Keras goes through it
+        self.lab = LabScreen(self.config, self.training)
 
     def get_driver_class(self) -> type:
         """Textual's driver for this platform; on Linux and macOS one that acts on escape promptly."""
@@ -165,6 +172,20 @@ class EchoApp(App[None]):
         """Paint first; import TensorFlow after the first frame."""
         if self._load_tensorflow:
             self.call_after_refresh(self.load_tensorflow)
+        if not self.is_headless:
+            self._quit_on_signals()
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM and SIGHUP quit as ctrl+q does: training stopped and saved, terminal restored.
+
+        Left to their default action they kill the process at once: no run saved, and the terminal
+        left in the alternate screen with the cursor hidden and mouse reporting on. A SIGHUP that
+        is ignored (``nohup``) stays ignored.
+        """
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                loop.add_signal_handler(signum, self.call_later, self.action_quit)
 
     @work(thread=True, exclusive=True, group="tensorflow", exit_on_error=False)
     def load_tensorflow(self) -> None:
@@ -212,14 +233,17 @@ class EchoApp(App[None]):
 
     def on_store_warning(self, message: StoreWarning) -> None:
         """The run store could not read or write something: say so, keep going."""
-        self.notify(message.text, title="Runs", severity="warning", timeout=6)
+        self.notify(message.text, title="Runs", severity="warning", timeout=6, markup=False)
 
     async def action_quit(self) -> None:
-        """Stop any training and leave at once; uninterruptible work is abandoned, not awaited."""
+        """Stop any training, wait until its run is saved, and leave; uninterruptible work is abandoned."""
         self.quitting = True
         self.workers.cancel_all()
-        # A cancelled training stops within a chunk and saves itself as "stopped" (~0.3 s with
-        # the model); give it that long, never more, so quitting stays under a second.
+        if self.run_store is not None:
+            # A cancelled training stops within a chunk and saves itself as "stopped"; the save is
+            # waited for (however long the history), a training that cannot stop is saved as it stands.
+            await asyncio.to_thread(self.run_store.wait_saved)
+
         async def settle() -> None:
             for worker in list(self.workers):
                 with contextlib.suppress(Exception):  # cancelled or failed: either way, done
@@ -230,13 +254,18 @@ class EchoApp(App[None]):
         self.exit()
 
     def action_help(self) -> None:
-        """Show every key."""
-        if isinstance(self.screen, HelpScreen):
+        """Show the keys of the screen on show."""
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
             return
-        self._install_help()
-        self.push_screen("help")
+        if screen is self.lab:
+            self._install_help()
+            self.push_screen("help")
+        elif isinstance(screen, LeanScreen):
+            self.push_screen(HelpScreen(screen.help_bindings(), screen.HELP_TITLE, screen.HELP_NOTES))
 
     def _install_help(self) -> None:
-        """Build the help screen once; it is reused (the first build took ~80 ms while training)."""
+        """Build the lab's help once; it is reused (the first build took ~80 ms while training)."""
         if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(self.lab.help_bindings()), name="help")
+            lab = self.lab
+            self.install_screen(HelpScreen(lab.help_bindings(), lab.HELP_TITLE, lab.HELP_NOTES), name="help")

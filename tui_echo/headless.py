@@ -19,32 +19,48 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .core import engine, runtime
-from .core.config import Config
+from .core.config import Config, ConfigError, IntRange
 from .core.events import Compiled, Compiling, Epochs, Started
 from .core import aggregate
 from .core.compare import COLUMNS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, export, row, to_json, to_markdown
 from .core.compare import seeded_json, seeded_markdown, seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
-from .core.runs import RunStore
+from .core.formatting import format_loss
+from .core.runs import (
+    BadRunId, RunError, RunInfo, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable,
+)
 from .core.summary import render, summarize, summary_from_record
 
 
 class Interrupt:
-    """Ctrl+C (and any other of ``signals``) asks the training to stop at the next chunk
-    instead of killing it mid-step."""
+    """Ctrl+C, SIGTERM and SIGHUP ask the training to stop at the next chunk (and be saved as
+    stopped) instead of killing it mid-step; ``code`` is the exit status for the signal, 128 + N.
 
-    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT,)) -> None:
+    A SIGHUP that is ignored (``nohup``) stays ignored.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
         self.requested = threading.Event()
-        self.signals = signals
+        self.code = 130
 
     def __enter__(self) -> "Interrupt":
-        self._previous = {s: signal.signal(s, lambda *_: self.requested.set()) for s in self.signals}
+        self._previous = {}
+        for signum in self.SIGNALS:
+            if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                continue
+            self._previous[signum] = signal.signal(signum, self._stop)
         return self
 
+    def _stop(self, signum: int, frame: Any) -> None:
+        self.code = 128 + signum
+        self.requested.set()
+
     def __exit__(self, *exc: Any) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def predictions_table(record: dict[str, Any]) -> Table:
@@ -61,11 +77,14 @@ def predictions_table(record: dict[str, Any]) -> Table:
 
 
 def _store(runs_dir: Path | None, err: Console) -> RunStore:
-    return RunStore(runs_dir, warn=lambda message: err.print(f"tui-echo: warning: {message}", markup=False))
+    return RunStore(
+        runs_dir, warn=lambda message: err.print(f"tui-echo: warning: {message}", markup=False, soft_wrap=True)
+    )
 
 
 def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
-    """``tui-echo run``: 0 when training finished, 1 when it failed, 130 when interrupted."""
+    """``tui-echo run``: 0 when training finished, 1 when it failed or could not be saved,
+    128 + N when signal N stopped it (130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP)."""
     config = config.resolved()
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -91,7 +110,7 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
             elif isinstance(event, Compiled):
                 progress.update(task, description="training")
             elif isinstance(event, Epochs):
-                progress.update(task, completed=event.last, loss=f"{event.losses[-1]:.6f}")
+                progress.update(task, completed=event.last, loss=format_loss(event.losses[-1]))
 
         with progress:
             record = run_experiment(config, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
@@ -99,16 +118,16 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]
     if status in ("failed", "diverged"):
-        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False)
+        err.print(f"tui-echo run: training {status}: {record['error']}", markup=False, soft_wrap=True)
         return 1
     if status == "stopped":
         if not as_json:
             err.print(f"tui-echo run: stopped after {len(record['history'])} epochs", markup=False)
-        return 130
+        return interrupt.code
     if not as_json:
         out.print(predictions_table(record))
         out.print(
-            f"final loss {record['final_loss']:.6f} after {len(record['history'])} epochs · "
+            f"final loss {format_loss(record['final_loss'])} after {len(record['history'])} epochs · "
             f"{record['wall_s']:.2f} s (compile {record['compile_s']:.2f} s) · "
             f"{record['epochs_per_s']:,.0f} epochs/s · {record['engine']} engine · {record['device']}",
             markup=False,
@@ -167,7 +186,7 @@ def compare(
     runs_dir: Path | None = None,
     seeds: int = 1,
 ) -> int:
-    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 130 when interrupted.
+    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 128 + N when signal N stopped it.
 
     With ``seeds`` > 1 each topology trains on that many seeds and every output shows the
     results over them (``seeded_rows``); with one seed the output is the plain comparison.
@@ -192,7 +211,7 @@ def compare(
             runs_begun[topology] += 1
         elif isinstance(event, Epochs):
             done = (runs_begun[topology] - 1) * epochs[topology] + event.last
-            progress.update(tasks[topology], completed=done, loss=f"{event.losses[-1]:.6f}")
+            progress.update(tasks[topology], completed=done, loss=format_loss(event.losses[-1]))
 
     with Interrupt() as interrupt, progress:
         records = compare_topologies(
@@ -215,12 +234,30 @@ def compare(
     for record in bad:
         err.print(f"tui-echo compare: {record['topology']} {record['status']}: {record['error']}", markup=False)
     if interrupt.requested.is_set():
-        return 130
+        return interrupt.code
     return 1 if bad else 0
 
 
-def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_json: bool) -> int:
-    """``tui-echo runs [show ID | rm ID]``: 0, or 2 for an unknown id."""
+def runs_table(found: list[RunInfo], root: Path, width: int) -> Table:
+    """The saved runs, IDs and numbers always whole (an ID is what ``runs show`` takes): the start
+    time, which the ID also holds, shows only where it fits, and the topology wraps first."""
+    values = [(r.id, r.topology, r.status, f"{r.epochs:,}", format_loss(r.final_loss), _when(r.started)) for r in found]
+    headers = ("id", "topology", "status", "epochs", "final loss", "started")
+    widths = [max([len(h), *(len(v[i]) for v in values)]) for i, h in enumerate(headers)]
+    shown = len(headers) if sum(widths) + 3 * len(headers) + 1 <= width else len(headers) - 1
+    table = Table(title=f"Runs in {root}", title_justify="left")
+    for index, header in enumerate(headers[:shown]):
+        number = header in ("epochs", "final loss")
+        table.add_column(header, justify="right" if number else "left", no_wrap=header != "topology",
+                         min_width=widths[index] if header != "topology" else None, overflow="fold")
+    for row in values:
+        table.add_row(*row[:shown])
+    return table
+
+
+def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json: bool) -> int:
+    """``tui-echo runs [show ID | rm ID...]``: 0; 2 for text that is not a run ID or no such run;
+    1 for a run that cannot be read or removed. Unreadable folders are one warning line each."""
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     store = _store(runs_dir, err)
@@ -229,38 +266,95 @@ def runs(runs_dir: Path | None, command: str | None, run_id: str | None, *, as_j
         if as_json:
             sys.stdout.write(json.dumps([{**vars(r), "path": str(r.path)} for r in found]) + "\n")
             return 0
-        table = Table(title=f"Runs in {store.root}", title_justify="left")
-        for name in ("id", "when", "topology", "status", "epochs", "final loss"):
-            table.add_column(name, justify="right" if name in ("epochs", "final loss") else "left", no_wrap=True)
-        for r in found:
-            loss = "-" if r.final_loss is None else f"{r.final_loss:.3g}"
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-            table.add_row(r.id, when, r.topology, r.status, str(r.epochs), loss)
-        out.print(table)
+        out.print(runs_table(found, store.root, out.width))
         return 0
+    prog = f"tui-echo runs {command}"
     try:
-        if command == "rm":
-            store.remove(run_id)
-            out.print(f"removed run {run_id}", markup=False)
-            return 0
+        for run_id in ids:
+            check_id(run_id)
+    except BadRunId as error:
+        _error(err, prog, str(error))
+        return 2
+    if command == "rm":
+        return _remove(store, ids, prog, out, err)
+    [run_id] = ids
+    try:
         record = store.load(run_id)
     except KeyError:
-        err.print(f"tui-echo runs {command}: error: no run {run_id!r} in {store.root}", markup=False)
+        _error(err, prog, f"no run {run_id} in {store.root}")
         return 2
+    except RunError as error:
+        _error(err, prog, f"run {run_id} cannot be read: {error}")
+        return 1
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
         return 0
-    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}")
+    out.print(f"run {record['id']} · {record['config']['topology']} · {record['status']} · {record['path']}", markup=False)
     if record.get("layers"):
         out.print(render(summary_from_record(record)))
     if record.get("predictions"):
         out.print(predictions_table(record))
     history = record["history"]
     if history:
-        out.print(f"{len(history)} epochs, final loss {history[-1]}", markup=False)
+        out.print(f"{len(history):,} epochs, final loss {format_loss(history[-1])}", markup=False)
     if record.get("error"):
         out.print(record["error"], markup=False)
     return 0
+
+
+def _when(started: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+
+
+def _error(err: Console, prog: str, message: str) -> None:
+    err.print(f"{prog}: error: {message}", markup=False, soft_wrap=True)
+
+
+def _remove(store: RunStore, ids: list[str], prog: str, out: Console, err: Console) -> int:
+    """Remove each run; 2 if one was not there, 1 if one could not be removed."""
+    code = 0
+    for run_id in dict.fromkeys(ids):
+        try:
+            store.remove(run_id)
+        except KeyError:
+            _error(err, prog, f"no run {run_id} in {store.root}")
+            code = max(code, 2)
+        except OSError as error:
+            _error(err, prog, f"run {run_id} could not be removed: {error.strerror or error}")
+            code = code or 1
+        else:
+            out.print(f"removed run {run_id}", markup=False, soft_wrap=True)
+    return code
+
+
+def prune(
+    runs_dir: Path | None, *, older_than: str | None, statuses: str | None, keep: str | None, yes: bool
+) -> int:
+    """``tui-echo runs prune``: show the runs that match (``yes``: remove them); 2 for bad options."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    prog = "tui-echo runs prune"
+    try:
+        age = None if older_than is None else parse_age(older_than)
+        wanted = None if statuses is None else parse_statuses(statuses)
+        kept = 0 if keep is None else IntRange(0, 1_000_000).parse("--keep", keep)
+    except (ValueError, ConfigError) as error:
+        _error(err, prog, str(error))
+        return 2
+    if age is None and wanted is None and keep is None:
+        _error(err, prog, "say which runs to prune: --older-than, --status and/or --keep")
+        return 2
+    store = _store(runs_dir, err)
+    doomed = prunable(store.list(), older_than_s=age, statuses=wanted, keep=kept, now=time.time())
+    if not yes:
+        size = sum(folder_bytes(r.path) for r in doomed)
+        out.print(f"would remove {len(doomed)} runs ({size / 1e6:.1f} MB) from {store.root}", markup=False, soft_wrap=True)
+        for r in doomed:
+            out.print(f"  {r.id}  {_when(r.started)}  {r.topology}  {r.status}  {r.epochs} epochs", markup=False)
+        if doomed:
+            out.print("run again with --yes to remove them", markup=False)
+        return 0
+    return _remove(store, [r.id for r in doomed], prog, out, err)
 
 
 def doctor(*, as_json: bool) -> int:
@@ -296,8 +390,8 @@ def sweep(
     output: str,
     export_to: str | None,
 ) -> int:
-    """``tui-echo sweep``: 0 when every trial ended, 1 if one failed, 130 when stopped
-    (Ctrl+C or SIGTERM: running trials stop within a chunk and are saved as stopped)."""
+    """``tui-echo sweep``: 0 when every trial ended, 1 if one failed, 128 + N when signal N
+    stopped it (running trials stop within a chunk and are saved as stopped)."""
     from .core import sweep as sweeps
 
     out = Console(highlight=False)
@@ -316,7 +410,7 @@ def sweep(
     rows: dict[int, dict[str, Any]] = {}
     resumed = 0
     began = time.perf_counter()
-    with Interrupt((signal.SIGINT, signal.SIGTERM)) as interrupt, progress:
+    with Interrupt() as interrupt, progress:
         for outcome in sweeps.run(
             plan, root=runs_dir, workers=workers, ray_address=ray_address, use_ray=use_ray,
             should_stop=interrupt.requested.is_set,
@@ -357,7 +451,7 @@ def sweep(
     if counts["stopped"]:
         log.print(f"resume with: tui-echo sweep --resume {plan.id}", markup=False, soft_wrap=True)
     if interrupt.requested.is_set():
-        return 130
+        return interrupt.code
     return 1 if counts["failed"] else 0
 
 

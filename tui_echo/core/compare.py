@@ -38,11 +38,20 @@ COLUMNS: dict[str, str] = {
     "epochs_per_s": "epochs/s",
     "max_error": "max abs error",
 }
-FORMATS = {"final_loss": "{:.3g}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
+# Narrower headers for the compare screen, where they differ (``short_header``).
+SHORT = {"lstm_params": "LSTM", "head_params": "head", "params": "params", "final_loss": "loss",
+         "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err"}
+FORMATS = {"final_loss": "{:.4e}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
 MAX_SEEDS = 100
-# Seeded rows: each metric's number format; "vs best" is ``aggregate.separability``.
-SEEDED_FORMATS = {"final_loss": ".3g", "max_error": ".3f", "best_epoch": ".0f"}
+# Seeded rows: each metric's number format (losses as ``format_loss`` writes them); "vs best" is
+# ``aggregate.separability``.
+SEEDED_FORMATS = {"final_loss": ".4e", "max_error": ".3f", "best_epoch": ".0f"}
 SEEDED_HEADERS = {"final_loss": "final loss", "max_error": "max abs error", "best_epoch": "best epoch"}
+
+
+def short_header(key: str) -> str:
+    """A column's header in the compare screen."""
+    return SHORT.get(key, COLUMNS[key])
 
 
 def configs_for(base: Config, topologies: Iterable[str]) -> list[Config]:
@@ -61,20 +70,19 @@ def configs_for(base: Config, topologies: Iterable[str]) -> list[Config]:
 
 
 def first_epoch_below(history: list[float], threshold: float) -> int | None:
-    """1-based epoch at which the loss first fell below ``threshold``, or None."""
-    return next((i + 1 for i, loss in enumerate(history) if loss < threshold), None)
+    """1-based epoch at which the loss first fell below ``threshold``, or None (a diverged epoch is None)."""
+    return next((i + 1 for i, loss in enumerate(history) if loss is not None and loss < threshold), None)
 
 
 def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
     """One comparison row from a run record."""
-    config = Config(**record["config"])
-    problem = config.problem
+    x_shape, y_shape = Config(**record["config"]).shapes
     layers = record["layers"]
     errors = [abs(p - t) for p, t in zip(record["predictions"], record["targets"])]
     return {
         "topology": record["topology"],
-        "x_shape": list(problem.X.shape),
-        "y_shape": list(problem.y.shape),
+        "x_shape": list(x_shape),
+        "y_shape": list(y_shape),
         "lstm_params": layers[0]["params"],
         "head_params": sum(layer["params"] for layer in layers[1:]),
         "params": record["params"],

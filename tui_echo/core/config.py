@@ -1,114 +1,31 @@
 """Validated experiment settings.
 
 ``Config`` holds one experiment. Front ends turn what a person typed into a ``Config`` with
-``parse_field`` / ``Config.from_fields``; every refusal is a ``ConfigError`` that names the field
-and the allowed range in one line, so the CLI and the TUI can show it as it is.
+``Config.from_fields``; every refusal is a ``ConfigError`` that names the field and the allowed
+range in one line, so the CLI and the TUI can show it as it is. Which settings exist, and how each
+is checked, is ``settings.SETTINGS``.
+
+Nothing here draws the data set except ``problem``: sample counts and shapes are arithmetic, so
+checking or previewing a config of 100,000 sequences of 1,000 steps costs microseconds, and the
+data is made once, by whoever trains.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Mapping
 
-from .cells import CELLS
+import numpy as np
+
+from .rules import MAX_SEED, THOUSANDS, Choice, ConfigError, Flag, FloatRange, IntRange  # noqa: F401 (re-exported)
+from .settings import BY_NAME, ENGINES, SETTINGS  # noqa: F401 (re-exported)
 from .tasks import TASKS
-from .topologies import TOPOLOGIES, Problem, Topology
+from .topologies import Problem, Topology, TOPOLOGIES
 
-ENGINES = ("fast", "fit")
-THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
-MAX_SEED = 2**31 - 1
-
-
-class ConfigError(ValueError):
-    """A refused value: ``field`` is the setting, ``reason`` says what is allowed."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field} {reason}")
-        self.field = field
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class IntRange:
-    low: int
-    high: int
-
-    def parse(self, field: str, value: Any) -> int:
-        allowed = f"must be a whole number from {self.low:,} to {self.high:,}"
-        number: int | None = None
-        if isinstance(value, bool):
-            number = None
-        elif isinstance(value, int):
-            number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str):
-            try:
-                text = value.strip()
-                # "1,000" is a thousand; "1,5" is a typo, not fifteen
-                number = int(text.replace(",", "") if THOUSANDS.match(text) else text)
-            except ValueError:
-                number = None
-        if number is None or not self.low <= number <= self.high:
-            raise ConfigError(field, f"{allowed} (got {_shown(value)})")
-        return number
-
-
-@dataclass(frozen=True)
-class FloatRange:
-    """A float in (low, high]: zero and negatives are refused for rates."""
-
-    low: float
-    high: float
-
-    def parse(self, field: str, value: Any) -> float:
-        allowed = f"must be a number greater than {self.low:g} and at most {self.high:g}"
-        number: float | None = None
-        try:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                number = float(value)
-            elif isinstance(value, str):
-                number = float(value.strip())
-        except (ValueError, OverflowError):
-            number = None
-        if number is None or not math.isfinite(number) or not self.low < number <= self.high:
-            raise ConfigError(field, f"{allowed} (got {_shown(value)})")
-        return number
-
-
-@dataclass(frozen=True)
-class Choice:
-    options: tuple[str, ...]
-
-    def parse(self, field: str, value: Any) -> str:
-        text = value.strip() if isinstance(value, str) else value
-        if text not in self.options:
-            raise ConfigError(field, f"must be one of {', '.join(self.options)} (got {_shown(value)})")
-        return text
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
-# Batch size is checked against the problem's sample count, so it is not listed here.
-RULES: dict[str, IntRange | FloatRange | Choice] = {
-    "topology": Choice(tuple(TOPOLOGIES)),
-    "task": Choice(tuple(TASKS)),
-    "cell": Choice(tuple(CELLS)),
-    "layers": IntRange(1, 4),
-    "length": IntRange(1, 1000),
-    "units": IntRange(1, 1024),
-    "sequences": IntRange(1, 100_000),
-    "epochs": IntRange(1, 1_000_000),
-    "lr": FloatRange(0.0, 10.0),
-    "seed": IntRange(0, MAX_SEED),
-    "engine": Choice(ENGINES),
-}
+# Batch size is checked against the problem's sample count, so it has no rule of its own.
+RULES: dict[str, IntRange | FloatRange | Choice | Flag] = {s.name: s.rule for s in SETTINGS if s.rule is not None}
+OPTIONAL = frozenset(s.name for s in SETTINGS if s.optional)
 
 
 @dataclass(frozen=True)
@@ -139,9 +56,9 @@ class Config:
         """
         parsed: dict[str, Any] = {}
         for name, value in values.items():
-            if name not in {f.name for f in fields(cls)}:
+            if name not in BY_NAME:
                 raise ConfigError(name, "is not a setting")
-            if value is None or (name in {"units", "sequences", "epochs", "batch_size", "lr"} and value == ""):
+            if value is None or (name in OPTIONAL and value == ""):
                 continue
             parsed[name] = RULES[name].parse(name, value) if name in RULES else value
         # These ranges depend on other fields, so they are checked once those are known.
@@ -150,10 +67,7 @@ class Config:
             parsed["delay"] = config.delay_range.parse("delay", parsed["delay"])
         if "batch_size" in parsed:
             config = cls(**{**parsed, "batch_size": None})
-            parsed["batch_size"] = IntRange(1, config.problem.samples).parse("batch_size", parsed["batch_size"])
-        for flag in ("shuffle", "bidirectional"):
-            if flag in parsed and not isinstance(parsed[flag], bool):
-                raise ConfigError(flag, f"must be true or false (got {_shown(parsed[flag])})")
+            parsed["batch_size"] = IntRange(1, config.samples).parse("batch_size", parsed["batch_size"])
         config = cls(**parsed)
         config.check()
         return config
@@ -174,7 +88,7 @@ class Config:
         try:
             self.delay_range.parse("delay", self.delay)
             if self.batch_size is not None:
-                IntRange(1, self.problem.samples).parse("batch_size", self.batch_size)
+                IntRange(1, self.samples).parse("batch_size", self.batch_size)
         except ConfigError as error:
             found.append(error)
         return found
@@ -192,16 +106,17 @@ class Config:
         return self
 
     def resolved(self) -> "Config":
-        """The same experiment with every default filled in."""
+        """The same experiment with every default filled in; ``self`` when it already is, so a
+        resolved config keeps the data set it has drawn."""
         topology, task = self.topology_entry, TASKS[self.task]
-        samples = self.problem.samples
+        samples = self.samples
         if self.batch_size:
             batch = self.batch_size
         elif task.full_batch is None:
             batch = topology.default_batch(samples)
         else:
             batch = samples if task.full_batch else 1
-        return replace(
+        resolved = replace(
             self,
             sequences=self.sequences or task.default_sequences,
             units=self.units or self.length,
@@ -209,13 +124,38 @@ class Config:
             batch_size=batch,
             lr=self.lr or task.default_lr,
         )
+        return self if resolved == self else resolved
 
     def build_model(self, unroll: bool = False) -> Any:
         """A fresh Keras model for this experiment (imports Keras; weights follow Keras' seed)."""
         c = self.resolved()
         return c.topology_entry.build(
-            c.problem, c.units, unroll, cell=c.cell, layers=c.layers, bidirectional=c.bidirectional
+            c.shapes[0][1:], c.length, c.units, unroll, cell=c.cell, layers=c.layers, bidirectional=c.bidirectional
         )
+
+    @property
+    def sequence_count(self) -> int:
+        """How many sequences the task makes (tasks on one fixed sequence ignore ``sequences``)."""
+        task = TASKS[self.task]
+        return (self.sequences or task.default_sequences) if task.random else 1
+
+    @property
+    def samples(self) -> int:
+        """Rows Keras sees, by arithmetic: what batch sizes count."""
+        return self.shapes[0][0]
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """X's and y's shapes, by arithmetic (the data set is not drawn)."""
+        topology = self.topology_entry
+        return topology.x_shape(self.sequence_count, self.length), topology.y_shape(self.sequence_count, self.length)
+
+    @cached_property
+    def first_sequence(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first sequence's inputs and targets, drawn alone (every task draws row by row, so
+        it equals ``problem.inputs[0]``, ``problem.targets[0]``; tested)."""
+        inputs, targets = TASKS[self.task].make(self.length, 1, self.seed, self.delay)
+        return inputs[0], targets[0]
 
     @property
     def topology_entry(self) -> Topology:
@@ -223,9 +163,8 @@ class Config:
 
     @cached_property
     def problem(self) -> Problem:
-        """This config's training tensors (numpy; cached because tasks may draw random data)."""
-        task = TASKS[self.task]
-        inputs, targets = task.make(self.length, self.sequences or task.default_sequences, self.seed, self.delay)
+        """This config's training tensors (numpy; drawn on first use, then kept)."""
+        inputs, targets = TASKS[self.task].make(self.length, self.sequence_count, self.seed, self.delay)
         return self.topology_entry.problem(inputs, targets)
 
     def to_dict(self) -> dict[str, Any]:

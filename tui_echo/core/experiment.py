@@ -45,7 +45,8 @@ def run_experiment(
     ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
-    at that epoch, and its ``error`` suggests a lower learning rate.
+    at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
+    (a full disk) stops too, and its record is "failed" with the store's reason.
     """
     config = config.resolved()
     started = time.perf_counter()
@@ -60,7 +61,12 @@ def run_experiment(
 
     model = engine.build_model(config)
     summary = summarize(model)
-    final = engine.train(config, listen, lambda: watch.epoch is not None or should_stop(), model=model)
+
+    def should_end() -> bool:
+        # A run the store can no longer write (a full disk) stops: more training would be kept nowhere.
+        return watch.epoch is not None or should_stop() or (writer is not None and writer.error is not None)
+
+    final = engine.train(config, listen, should_end, model=model)
     record = run_record(
         config,
         summary,
@@ -84,4 +90,6 @@ def run_experiment(
     if writer is not None:
         record["id"] = writer.meta["id"]
         writer.finish(record, model if record["status"] != "diverged" else None)
+        if writer.error is not None:
+            record.update(status="failed", error=f"could not save the run: {writer.error}")
     return record

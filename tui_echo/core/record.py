@@ -13,6 +13,13 @@ from .summary import Summary
 
 STATUS = {Finished: "finished", Cancelled: "stopped", Failed: "failed"}
 
+SAMPLE_SEQUENCES = 16
+"""How many sequences (the first ones) a record keeps the targets and predictions of.
+
+Enough to read and compare a run by eye; bounded, so a data set of 100,000 long sequences does not
+make a record (or a saved run) of hundreds of megabytes. ``sample_sequences`` says how many it kept.
+"""
+
 
 def run_record(
     config: Config,
@@ -26,6 +33,7 @@ def run_record(
     """Everything a person needs to read, compare or reproduce this training."""
     config = config.resolved()
     history = list(final.history)
+    targets = config.problem.targets[:SAMPLE_SEQUENCES]
     record: dict[str, Any] = {
         "topology": config.topology,
         "status": STATUS[type(final)],
@@ -44,7 +52,8 @@ def run_record(
         "history": history,
         "final_loss": history[-1] if history else None,
         "predictions": [],
-        "targets": [float(v) for v in config.problem.targets.ravel()],
+        "targets": [float(v) for v in targets.ravel()],
+        "sample_sequences": len(targets),
         "wall_s": wall_s,
         "compile_s": None,
         "epochs_per_s": None,
@@ -54,7 +63,7 @@ def run_record(
     }
     if isinstance(final, Finished):
         record.update(
-            predictions=list(final.predictions),
+            predictions=list(final.predictions[: targets.size]),
             wall_s=final.wall_s,
             compile_s=final.compile_s,
             epochs_per_s=final.epochs_per_s,

@@ -1,32 +1,72 @@
-"""The run store: every training saved as it happens, so no result is ever lost.
+"""The run store: every training saved as it happens, read back without trusting the folder.
 
-Layout of one run, ``<root>/<id>/``:
+Layout of one run, ``<root>/<id>/`` (the folder's name is the run's ID, ``YYYYmmdd-HHMMSS-xxxx``):
 
-- ``run.json``      config, start time, pid, status; rewritten (atomically) when the run ends
-- ``history.txt``   one loss per line, appended during training and flushed at least every second
-- ``result.json``   the full run record (see ``record.py``) once training ends
-- ``model.keras``   the trained model, loadable with plain ``keras.models.load_model``
+- ``run.json``     id, config, start time, pid, host, status (and why it failed); rewritten at the end
+- ``history.f32``  each epoch's loss as a little-endian float32 (4 bytes an epoch; NaN where the loss
+                   diverged), appended during training; ``numpy.fromfile(path, "<f4")`` reads it.
+                   The engine's losses are float32, so nothing is lost: 4 MB for 1,000,000 epochs.
+                   A write cut short leaves a partial record at the end, which readers drop.
+- ``result.json``  the run record (see ``record.py``) less its history, once training ends
+- ``model.keras``  the trained model, loadable with plain ``keras.models.load_model``
 
-Whole files are written to a temporary name and renamed, so a crash never leaves half a JSON
-file. A run whose ``run.json`` still says "running" but whose process is gone is reported as
-"interrupted", with the history it had written.
+Whole files are written under a hidden temporary name, fsynced, renamed into place and the folder
+fsynced, so a crash never leaves half a file; a failed write removes its temporary file and marks
+the run "failed" with the reason. A run whose ``run.json`` still says "running" but whose process is
+gone is "interrupted". Runs saved by earlier versions (``history.txt``, one loss per line, and a
+``result.json`` holding the history too) are still read.
+
+Reading trusts nothing: a folder must be a real folder named like an ID that its ``run.json``
+repeats; only regular files of bounded size are opened (never a FIFO, a device or a symlink); every
+field is checked for type and range. A run that fails any check is one warning naming its folder and
+what is wrong, and every other run is still listed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
 import os
+import re
 import secrets
+import shutil
 import socket
+import stat
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
+from .config import RULES, Choice, Config, ConfigError, FloatRange
+from .cells import CELLS
 from .events import Epochs, Event
+from .tasks import TASKS
+from .topologies import TOPOLOGIES
 
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
+ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
+HISTORY = "history.f32"
+LOSS = np.dtype("<f4")
+MAX_EPOCHS = RULES["epochs"].high
+JSON_CAP = 64 * 2**20  # an old result.json held the whole history: ~25 MB for 1,000,000 epochs
 FLUSH_EVERY_S = 1.0
+LATEST = 253402300800  # 10000-01-01: times past it cannot be shown as dates
+ID_ATTEMPTS = 8  # fresh random suffixes tried when another process took the ID this second
+STOP_GRACE_S = 1.0  # quitting: a training that has not begun saving by then is saved as it stands
+SAVE_LIMIT_S = 30.0  # quitting: the longest a save in progress is waited for (a hung disk)
+
+
+class RunError(ValueError):
+    """A run folder that cannot be read; the message says which file and what is wrong."""
+
+
+class BadRunId(ValueError):
+    """Text that is not a run ID, so it can never name a run folder."""
 
 
 def default_root() -> Path:
@@ -37,14 +77,77 @@ def default_root() -> Path:
     return Path(data) / "tui-echo" / "runs"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole file under a temporary name, then rename it into place."""
+def check_id(run_id: str) -> str:
+    """``run_id`` if it is shaped like a run ID, else ``BadRunId`` (so no path can be smuggled in)."""
+    if not isinstance(run_id, str) or not ID_PATTERN.fullmatch(run_id):
+        raise BadRunId(f"{_shown(run_id)} is not a run ID (they look like 20250131-235959-0a1b)")
+    return run_id
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write the whole file under a hidden name, fsync it, rename it into place, fsync the folder.
+
+    On failure the temporary file is removed, so a full disk is not kept full by leftovers.
+    """
     partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    _fsync_folder(path.parent)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=1).encode()
+
+
+def history_bytes(history: list[float | None]) -> bytes:
+    """The history as ``history.f32`` stores it (None, a diverged epoch, becomes NaN)."""
+    return np.array([math.nan if v is None else v for v in history], dtype=LOSS).tobytes()
+
+
+def _save_model(model: Any, folder: Path) -> None:
+    """``model.keras`` via a hidden temporary file, fsynced before its rename."""
+    partial = folder / ".partial-model.keras"  # Keras insists on the .keras suffix
+    try:
+        model.save(partial)
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, folder / "model.keras")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    _fsync_folder(folder)
 
 
 def _process_alive(pid: int, host: str) -> bool:
@@ -59,68 +162,307 @@ def _process_alive(pid: int, host: str) -> bool:
     return True
 
 
-def _loss_text(loss: float | None) -> str:
-    return "nan" if loss is None else repr(loss)
-
-
-def _losses(lines: list[str]) -> list[float]:
-    """Parse history lines, stopping at the first bad one (a kill can cut the last line short)."""
-    losses = []
-    for line in lines:
-        try:
-            losses.append(float(line))
-        except ValueError:
-            break
-    return losses
-
-
-@dataclass
+@dataclass(eq=False)
 class RunWriter:
-    """Records one training: a listener for its events, then ``finish`` with the result."""
+    """Records one training: a listener for its events, then ``finish`` with the result.
+
+    A failed write ends the writing: the run is marked failed on disk where the disk allows it,
+    and ``error`` says why (``run_experiment`` then stops the training and fails its record).
+    ``saved`` is set once the run is on disk for good, which is what quitting waits for.
+    """
 
     path: Path
     meta: dict[str, Any]
     warn: Callable[[str], None]
+    error: str | None = None
+    saved: threading.Event = field(default_factory=threading.Event)
     _history: Any = None
     _flushed_at: float = field(default_factory=time.monotonic)
-    _broken: bool = False
+    _closed: bool = False  # finished or abandoned: nothing more is written
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, event: Event) -> None:
-        """Append each epoch's loss to history.txt as it arrives."""
-        if self._broken or not isinstance(event, Epochs):
+        """Append each epoch's loss to history.f32 as it arrives."""
+        if not isinstance(event, Epochs):
             return
-        try:
-            if self._history is None:
-                self._history = open(self.path / "history.txt", "a", encoding="utf-8")
-            self._history.write("".join(f"{loss!r}\n" for loss in event.losses))
-            if time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
-                self._history.flush()
-                self._flushed_at = time.monotonic()
-        except OSError as error:
-            self._fail(error)
+        with self._lock:
+            if self._closed or self.error is not None:
+                return
+            try:
+                if self._history is None:
+                    self._history = open(self.path / HISTORY, "ab")
+                self._history.write(np.asarray(event.losses, dtype=LOSS).tobytes())
+                if time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
+                    self._history.flush()
+                    self._flushed_at = time.monotonic()
+            except OSError as error:
+                self._fail(f"{HISTORY}: {_reason(error)}")
 
     def finish(self, record: dict[str, Any], model: Any = None) -> None:
-        """Write the result, the model and the final status; failures become warnings."""
-        if self._broken:
-            return
+        """Write the history, result, model and final status; a failure marks the run failed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         try:
-            if self._history is not None:
-                self._history.close()
-            # Rewrite the history whole: it is the record's, trimmed if the run diverged.
-            write_atomically(self.path / "history.txt", "".join(f"{_loss_text(v)}\n" for v in record["history"]))
-            write_atomically(self.path / "result.json", json.dumps(record, indent=1))
-            if model is not None:
-                partial = self.path / "partial-model.keras"
-                model.save(partial)
-                os.replace(partial, self.path / "model.keras")
-            self.meta.update(status=record["status"], ended=time.time())
-            write_atomically(self.path / "run.json", json.dumps(self.meta, indent=1))
-        except OSError as error:
-            self._fail(error)
+            if self.error is None:
+                self._save(record, model)
+        finally:
+            self.saved.set()
 
-    def _fail(self, error: OSError) -> None:
-        self._broken = True
-        self.warn(f"run {self.meta['id']} could not be saved in {self.path}: {error.strerror or error}")
+    def abandon(self) -> bool:
+        """Save a training that did not stop in time as "stopped" with the epochs written so far.
+
+        False if its own save has begun meanwhile (then wait for ``saved`` instead).
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+        try:
+            self._close_history()
+            self.meta.update(status="stopped", ended=time.time())
+            write_atomically(self.path / "run.json", _json_bytes(self.meta))
+        except OSError as error:
+            self._fail(f"run.json: {_reason(error)}")
+        finally:
+            self.saved.set()
+        return True
+
+    def _save(self, record: dict[str, Any], model: Any) -> None:
+        step = HISTORY
+        try:
+            self._close_history()
+            # Rewritten whole: the record's history is trimmed where a run diverged.
+            write_atomically(self.path / HISTORY, history_bytes(record["history"]))
+            step = "result.json"
+            write_atomically(self.path / step, _json_bytes({k: v for k, v in record.items() if k != "history"}))
+            if model is not None:
+                step = "model.keras"
+                _save_model(model, self.path)
+            step = "run.json"
+            self.meta.update(status=record["status"], ended=time.time())
+            write_atomically(self.path / step, _json_bytes(self.meta))
+        # Keras reports a failed model write in its own exception types, not only OSError.
+        except Exception as error:  # noqa: BLE001
+            self._fail(f"{step}: {_reason(error) if isinstance(error, OSError) else error}")
+
+    def _close_history(self) -> None:
+        if self._history is not None:
+            history, self._history = self._history, None
+            history.close()
+
+    def _fail(self, reason: str) -> None:
+        """Stop writing, say why, and mark the run failed if the disk still takes a small file."""
+        self.error = reason
+        self.warn(f"run {self.meta['id']} could not be saved in {self.path}: {reason}")
+        with contextlib.suppress(OSError):
+            self._close_history()
+        self.meta.update(status="failed", ended=time.time(), error=f"could not save the run: {reason}")
+        with contextlib.suppress(OSError):
+            write_atomically(self.path / "run.json", _json_bytes(self.meta))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_file(folder_fd: int, name: str, cap: int) -> bytes | None:
+    """The bytes of regular file ``name`` in an open folder, or None when there is none.
+
+    O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO from blocking the open, fstat refuses
+    anything but a regular file, and the cap bounds the memory one file can take.
+    """
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise RunError(f"{name} is a symbolic link" if error.errno == errno.ELOOP else f"{name}: {_reason(error)}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RunError(f"{name} is not a regular file")
+        chunks, size = [], 0
+        while size <= cap:  # the file may grow while it is read: the cap holds regardless
+            chunk = os.read(fd, min(cap + 1 - size, 2**20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise RunError(f"{name}: {_reason(error)}")
+    finally:
+        os.close(fd)
+    if size > cap:
+        raise RunError(f"{name} is larger than {cap:,} bytes")
+    return b"".join(chunks)
+
+
+def _read_json(folder_fd: int, name: str, cap: int = JSON_CAP) -> Any:
+    data = _read_file(folder_fd, name, cap)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python recurses
+        raise RunError(f"{name} is not valid JSON ({' '.join(str(error).split())[:80]})")
+
+
+def _need(ok: bool, what: str) -> None:
+    if not ok:
+        raise RunError(what)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return _is_int(value) and 0 <= value <= 2**53
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 10_000
+
+
+def _is_optional_number(value: Any) -> bool:
+    return value is None or _is_number(value)
+
+
+def _is_numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_number(v) for v in value)
+
+
+def _is_layers(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(layer, dict)
+        and _is_text(layer.get("name"))
+        and _is_text(layer.get("type"))
+        and isinstance(layer.get("output_shape"), list)
+        and all(d is None or _is_count(d) for d in layer["output_shape"])
+        and _is_count(layer.get("params"))
+        and _is_text(layer.get("formula", ""))
+        for layer in value
+    )
+
+
+def _is_versions(value: Any) -> bool:
+    return isinstance(value, dict) and all(_is_text(k) and (v is None or _is_text(v)) for k, v in value.items())
+
+
+# What a saved result may hold, and the checks each value must pass; anything else is dropped.
+RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "id": _is_text,
+    "topology": _is_text,
+    "status": lambda v: isinstance(v, str) and v in STATUSES,
+    "layers": _is_layers,
+    "params": _is_count,
+    "final_loss": _is_optional_number,
+    "predictions": _is_numbers,
+    "targets": _is_numbers,
+    "sample_sequences": _is_count,
+    "wall_s": _is_optional_number,
+    "compile_s": _is_optional_number,
+    "epochs_per_s": _is_optional_number,
+    "engine": _is_text,
+    "versions": _is_versions,
+    "device": _is_text,
+    "error": _is_text,
+    "sweep": _is_text,  # the sweep a trial belongs to (``core/sweep.py``) and its place in it
+    "trial": _is_count,
+}
+RESULT_REQUIRED = ("topology", "layers", "params", "predictions", "targets")
+SETTINGS = {f.name: f for f in fields(Config)}
+REGISTRIES: dict[str, dict[str, Any]] = {"topology": TOPOLOGIES, "task": TASKS, "cell": CELLS}
+
+
+def check_config(value: Any) -> dict[str, Any]:
+    """A saved config that ``Config(**value)`` accepts: known settings, right types, in range.
+
+    The batch size and delay are checked as whole numbers only: their upper bounds depend on the
+    task's data, which is not drawn just to list a run.
+    """
+    _need(isinstance(value, dict), "config is not a JSON object")
+    _need(isinstance(value.get("topology"), str), "config has no topology")
+    for name, setting in value.items():
+        _need(name in SETTINGS, f"config has an unknown setting {_shown(name)}")
+        if setting is None:
+            continue  # "the default"
+        rule = RULES.get(name)
+        if name in REGISTRIES:  # read live: a task or topology registered at run time is known
+            ok = isinstance(setting, str) and setting in REGISTRIES[name]
+            _need(ok, f"config: {name} {_shown(setting)} is not one this version knows")
+            continue
+        if isinstance(rule, Choice):
+            ok = isinstance(setting, str)
+        elif isinstance(rule, FloatRange):
+            ok = _is_number(setting)
+        elif name in ("shuffle", "bidirectional"):
+            ok = isinstance(setting, bool)
+        else:
+            ok = _is_int(setting) and (rule is not None or 1 <= setting <= 2**31)
+        _need(ok, f"config: {name} has the wrong type ({_shown(setting)})")
+        if rule is not None:
+            try:
+                rule.parse(name, setting)
+            except ConfigError as error:
+                raise RunError(f"config: {error}") from None
+    config = Config(**value)
+    try:
+        config.delay_range.parse("delay", config.delay)
+    except ConfigError as error:
+        raise RunError(f"config: {error}") from None
+    return value
+
+
+def _check_meta(meta: Any, name: str) -> dict[str, Any]:
+    _need(meta is not None, "run.json is missing")
+    _need(isinstance(meta, dict), "run.json is not a JSON object")
+    _need(meta.get("id") == name, f"run.json names run {_shown(meta.get('id'))}, not its folder's name (a copy?)")
+    _need(_is_number(meta.get("started")) and 0 <= meta["started"] < LATEST, "run.json: started is not a time")
+    _need(isinstance(meta.get("status"), str) and meta["status"] in STATUSES, "run.json: status is not a run status")
+    _need(_is_int(meta.get("pid", 0)) and 0 <= meta.get("pid", 0) < 2**31, "run.json: pid is not a process id")
+    _need(_is_text(meta.get("host", "")), "run.json: host is not text")
+    _need(_is_optional_number(meta.get("ended")), "run.json: ended is not a time")
+    _need(_is_text(meta.get("error", "")), "run.json: error is not text")
+    check_config(meta.get("config"))
+    return meta
+
+
+def _check_result(result: Any) -> dict[str, Any]:
+    _need(isinstance(result, dict), "result.json is not a JSON object")
+    missing = [key for key in RESULT_REQUIRED if key not in result]
+    _need(not missing, f"result.json lacks {', '.join(missing)}")
+    for key, ok in RESULT_FIELDS.items():
+        _need(key not in result or ok(result[key]), f"result.json: {key} has the wrong type or range")
+    return {key: result[key] for key in RESULT_FIELDS if key in result}
+
+
+def _losses(values: Any) -> list[float | None]:
+    """Losses as a list; NaN (or null, in old files) marks the epoch where a run diverged."""
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def _old_history(result: Any, text: bytes | None) -> list[float | None]:
+    """The history of a run saved before history.f32: in result.json, else history.txt."""
+    if isinstance(result, dict) and "history" in result:
+        history = result["history"]
+        _need(isinstance(history, list) and len(history) <= MAX_EPOCHS, "result.json: history is not a list of losses")
+        _need(all(v is None or _is_number(v) for v in history), "result.json: history holds a value that is not a loss")
+        return _losses(history)
+    if text is None:
+        return []
+    lines = text.split(b"\n")
+    lines.pop()  # after the last newline: empty, or a line a kill or a full disk cut short
+    _need(len(lines) <= MAX_EPOCHS, "history.txt holds more epochs than a run can have")
+    try:
+        return _losses(float(line) for line in lines)
+    except ValueError:
+        raise RunError("history.txt holds a line that is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -136,18 +478,85 @@ class RunInfo:
     path: Path
 
 
+AGE = re.compile(r"([0-9]{1,9})([smhdw])")
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> float:
+    """``7d`` (or s, m, h, w) in seconds; ``ValueError`` naming the option otherwise."""
+    match = AGE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"--older-than must be a whole number and a unit (s, m, h, d or w), like 7d or 12h (got {_shown(text)})"
+        )
+    return int(match[1]) * AGE_UNITS[match[2]]
+
+
+def parse_statuses(text: str) -> set[str]:
+    """``stopped,failed`` as a set; ``ValueError`` naming the option for anything else."""
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    if not names or not names <= set(STATUSES):
+        raise ValueError(f"--status must list some of {', '.join(STATUSES)} (got {_shown(text)})")
+    return names
+
+
+def prunable(
+    runs: list[RunInfo], *, older_than_s: float | None, statuses: set[str] | None, keep: int, now: float
+) -> list[RunInfo]:
+    """The runs ``runs prune`` removes: all but the ``keep`` newest, started more than
+    ``older_than_s`` ago, with one of ``statuses``. A running training is never pruned."""
+    newest_first = sorted(runs, key=lambda r: r.started, reverse=True)
+    return [
+        r
+        for r in newest_first[keep:]
+        if r.status != "running"
+        and (older_than_s is None or r.started < now - older_than_s)
+        and (statuses is None or r.status in statuses)
+    ]
+
+
+def folder_bytes(folder: Path) -> int:
+    """The size of the regular files in a folder and its subfolders (symlinks not followed)."""
+    total = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                info = os.lstat(os.path.join(parent, name))
+                total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total
+
+
 class RunStore:
     """Runs under one folder: start new ones, list, load and remove them."""
 
     def __init__(self, root: Path | None = None, warn: Callable[[str], None] = lambda message: None) -> None:
         self.root = Path(root) if root is not None else default_root()
         self.warn = warn
+        self._writers: list[RunWriter] = []
 
     def start(self, config: dict[str, Any], tags: dict[str, Any] | None = None) -> RunWriter | None:
-        """Create a run folder for a training about to start; None (and a warning) if it cannot.
+        """Create a run folder for a training about to start; None (and a warning naming why) if it cannot.
 
         ``tags`` (e.g. a sweep's id and trial number) are kept in ``run.json``."""
-        run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.warn(f"this run will not be saved: cannot create the runs folder {self.root}: {_reason(error)}")
+            return None
+        for _ in range(ID_ATTEMPTS):
+            run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+            path = self.root / run_id
+            try:
+                path.mkdir()  # fails if the ID is taken, also by another process this same second
+            except FileExistsError:
+                continue
+            except OSError as error:
+                self.warn(f"this run will not be saved: cannot create {path}: {_reason(error)}")
+                return None
+            break
+        else:
+            self.warn(f"this run will not be saved: {ID_ATTEMPTS} new run IDs in a row were taken in {self.root}")
+            return None
         meta = {
             "id": run_id,
             "started": time.time(),
@@ -157,78 +566,132 @@ class RunStore:
             "config": config,
             **(tags or {}),
         }
-        path = self.root / run_id
         try:
-            path.mkdir(parents=True)
-            write_atomically(path / "run.json", json.dumps(meta, indent=1))
+            write_atomically(path / "run.json", _json_bytes(meta))
         except OSError as error:
-            self.warn(f"runs folder {self.root} is not writable ({error.strerror or error}); this run will not be saved")
+            with contextlib.suppress(OSError):
+                path.rmdir()  # an empty run folder would only be warned about forever
+            self.warn(f"this run will not be saved: cannot write {path / 'run.json'}: {_reason(error)}")
             return None
-        return RunWriter(path, meta, self.warn)
+        writer = RunWriter(path, meta, self.warn)
+        self._writers = [w for w in self._writers if not w.saved.is_set()] + [writer]
+        return writer
+
+    def wait_saved(self, grace: float = STOP_GRACE_S, limit: float = SAVE_LIMIT_S) -> None:
+        """Block until every run started here is saved; call it after asking the trainings to stop.
+
+        A training that has not begun saving ``grace`` seconds from now cannot stop (e.g. in an
+        uninterruptible compile): it is saved as "stopped" with its epochs so far and left behind.
+        A save in progress is waited for, up to ``limit`` seconds.
+        """
+        began = time.monotonic()
+        for writer in list(self._writers):
+            while not writer.saved.wait(0.02):
+                waited = time.monotonic() - began
+                if waited >= limit or (waited >= grace and writer.abandon()):
+                    break
+
+    def scan(self) -> tuple[list[RunInfo], list[str]]:
+        """Every readable run, newest first, and one line for each folder that is not one."""
+        runs, problems = [], []
+        try:
+            entries = sorted(os.scandir(self.root), key=lambda entry: entry.name, reverse=True)
+        except FileNotFoundError:
+            return [], []
+        except OSError as error:
+            return [], [f"cannot read the runs folder {self.root}: {_reason(error)}"]
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # temporary files and runs being removed
+            try:
+                if entry.is_symlink():
+                    raise RunError("is a symbolic link, not a run folder")
+                if not entry.is_dir(follow_symlinks=False):
+                    continue  # a stray file beside the runs
+                run = self._read(entry.name)
+            except KeyError:
+                continue  # removed since the folder was listed
+            except (RunError, OSError) as error:
+                problems.append(f"skipped {self.root / entry.name}: {error}")
+                continue
+            history = run["history"]
+            runs.append(
+                RunInfo(
+                    id=run["id"],
+                    started=run["started"],
+                    topology=run["config"]["topology"],
+                    status=run["status"],
+                    epochs=len(history),
+                    final_loss=history[-1] if history else None,
+                    path=self.root / entry.name,
+                )
+            )
+        return runs, problems
 
     def list(self) -> list[RunInfo]:
-        """Every readable run, newest first; unreadable ones are skipped with a warning."""
-        if not self.root.is_dir():
-            return []
-        runs = []
-        for folder in sorted(self.root.iterdir(), reverse=True):
-            if not folder.is_dir() or folder.name.startswith("."):
-                continue
-            run = self._read(folder)
-            if run is not None:
-                history = run["history"]
-                runs.append(
-                    RunInfo(
-                        id=run["id"],
-                        started=run["started"],
-                        topology=run["config"]["topology"],
-                        status=run["status"],
-                        epochs=len(history),
-                        final_loss=history[-1] if history else None,
-                        path=folder,
-                    )
-                )
+        """Every readable run, newest first; each folder that is not one is a warning."""
+        runs, problems = self.scan()
+        for problem in problems:
+            self.warn(problem)
         return runs
 
     def load(self, run_id: str) -> dict[str, Any]:
-        """A run's record (its result, or what a running/interrupted run has so far)."""
-        folder = self.root / run_id
-        if not (folder / "run.json").is_file():
-            raise KeyError(run_id)
-        run = self._read(folder)
-        if run is None:
-            raise KeyError(run_id)
-        return run
+        """A run's record (its result, or what a running/interrupted run has so far).
+
+        ``BadRunId`` for text that is not an ID, ``KeyError`` when there is no such run,
+        ``RunError`` when its folder cannot be read.
+        """
+        return self._read(check_id(run_id))
 
     def remove(self, run_id: str) -> None:
-        """Delete one run folder."""
-        folder = self.root / run_id
-        if not (folder / "run.json").is_file():
-            raise KeyError(run_id)
-        for child in folder.iterdir():
-            child.unlink()
-        folder.rmdir()
+        """Delete one run folder, all or nothing: it is renamed aside (out of every listing) first.
 
-    def _read(self, folder: Path) -> dict[str, Any] | None:
-        """Merge run.json, result.json and history.txt; warn and return None if they are bad."""
-        current = folder / "run.json"
+        Only a real folder directly inside the runs folder, named like an ID, is ever removed.
+        ``BadRunId``, ``KeyError`` (no such run) or ``OSError`` (renaming it aside failed).
+        """
+        folder = self.root / check_id(run_id)
         try:
-            meta = json.loads(current.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict) or not {"id", "status", "config"} <= meta.keys():
-                raise ValueError("not a tui-echo run")
-            record: dict[str, Any] = {}
-            current = folder / "result.json"
-            if current.is_file():
-                record = json.loads(current.read_text(encoding="utf-8"))
-            current = folder / "history.txt"
-            if "history" not in record:
-                lines = current.read_text(encoding="utf-8").split() if current.is_file() else []
-                record["history"] = _losses(lines)
-        except (OSError, ValueError, UnicodeDecodeError) as error:
-            self.warn(f"skipped {current}: {error}")
-            return None
+            info = os.lstat(folder)
+        except FileNotFoundError:
+            raise KeyError(run_id) from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise KeyError(run_id)  # a symlink or a file named like a run is not one
+        aside = self.root / f".removing-{run_id}-{secrets.token_hex(4)}"
+        os.rename(folder, aside)
+        try:
+            shutil.rmtree(aside)
+        except OSError as error:
+            self.warn(f"removed run {run_id}, but some of its files are left in {aside}: {_reason(error)}")
+
+    def _read(self, name: str) -> dict[str, Any]:
+        """Merge run.json, result.json and the history of the folder ``name``, checking each."""
+        if not ID_PATTERN.fullmatch(name):
+            raise RunError("folder name is not a run ID")
+        try:
+            folder_fd = os.open(self.root / name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise KeyError(name) from None
+        except OSError as error:
+            raise RunError("is a symbolic link" if error.errno == errno.ELOOP else _reason(error)) from None
+        try:
+            meta = _check_meta(_read_json(folder_fd, "run.json", 2**20), name)
+            raw = _read_json(folder_fd, "result.json")
+            record = _check_result(raw) if raw is not None else {}
+            binary = _read_file(folder_fd, HISTORY, LOSS.itemsize * MAX_EPOCHS)
+            if binary is not None:
+                whole = len(binary) - len(binary) % LOSS.itemsize  # a torn last record is dropped
+                losses = _losses(np.frombuffer(binary[:whole], dtype=LOSS).tolist())
+            else:
+                losses = _old_history(raw, _read_file(folder_fd, "history.txt", JSON_CAP))
+        finally:
+            os.close(folder_fd)
         status = meta["status"]
-        if status == "running" and not _process_alive(int(meta.get("pid", 0)), meta.get("host", "")):
+        if status == "running" and not _process_alive(meta.get("pid", 0), meta.get("host", "")):
             status = "interrupted"
-        return {**record, "id": meta["id"], "started": meta.get("started", 0.0), "status": status,
-                "config": record.get("config", meta["config"]), "path": str(folder)}
+        record.update(
+            history=losses, id=name, started=meta["started"], status=status, config=meta["config"],
+            path=str(self.root / name),
+        )
+        if "error" in meta and "error" not in record:
+            record["error"] = meta["error"]
+        return record

@@ -19,12 +19,12 @@ import sys
 import threading
 from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 _lock = threading.Lock()
 _modules: tuple[ModuleType, ModuleType] | None = None
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|gpu|gpu:\d+)$")
+DEVICE_PATTERN = re.compile(r"auto|cpu|gpu|gpu:[0-9]+")
 
 
 @dataclass
@@ -55,7 +55,7 @@ def configure(
     if _modules is not None and not unchanged:
         raise RuntimeError("TensorFlow is already loaded; configure devices before training")
     if device is not None:
-        if not DEVICE_PATTERN.match(device):
+        if not DEVICE_PATTERN.fullmatch(device):  # fullmatch: "$" would let "cpu\n" through
             raise ValueError(f"device must be auto, cpu, gpu or gpu:N (got {device!r})")
         settings.device = device
     if memory_growth is not None:
@@ -77,6 +77,36 @@ def quiet_fd2() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class KerasLock:
+    """Work that builds or trains Keras models, one at a time in this process.
+
+    Building a model reseeds Keras' global random state (``engine.build_model``), so a model built
+    in one thread while another builds its own would change that one's initial weights.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def held(self, give_up: Callable[[], bool] = lambda: False) -> Iterator[bool]:
+        """Hold the lock for the block; yields False (not holding it) if ``give_up()`` said so first."""
+        acquired = self._lock.acquire(timeout=0.05)
+        while not acquired and not give_up():
+            acquired = self._lock.acquire(timeout=0.05)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._lock.release()
+
+    def busy(self) -> bool:
+        """Whether some work holds it now."""
+        return self._lock.locked()
+
+
+keras_lock = KerasLock()
 
 
 def is_loaded() -> bool:

@@ -172,7 +172,7 @@ def save_plan(sweep: Plan, root: Path | None, status: dict[int, str] | None = No
     data = {**sweep.to_dict(), "trials": len(sweep.trials)}
     if status is not None:
         data["status"] = {str(k): v for k, v in sorted(status.items())}
-    write_atomically(path, json.dumps(data, indent=1))
+    write_atomically(path, json.dumps(data, indent=1).encode())
     return path
 
 
@@ -502,8 +502,8 @@ def group_cells(row: dict[str, Any], columns: list[str]) -> list[str]:
     """A group's cells: its ``columns`` settings, then one per ``GROUP_HEADERS``."""
     return [str(row[c]) for c in columns] + [
         str(len(row["seeds"])),
-        aggregate.mean_std_text(row["final_loss"], ".3g"),
-        aggregate.range_text(row["final_loss"], ".3g"),
+        aggregate.mean_std_text(row["final_loss"], ".4e"),
+        aggregate.range_text(row["final_loss"], ".4e"),
         aggregate.mean_std_text(row["max_error"], ".3f"),
         aggregate.mean_std_text(row["best_epoch"], ".0f"),
         row["vs_best"] or "-",

@@ -15,7 +15,6 @@ from typing import Callable
 
 import numpy as np
 
-ALL = ("one-to-one", "many-to-one", "many-to-many", "many-to-many-dense")
 NOISE = 0.05  # noisy echo's input noise (standard deviation)
 
 
@@ -31,8 +30,6 @@ class Task:
     default_epochs: int | None = None  # None: the topology's tutorial value
     default_lr: float = 0.001
     full_batch: bool | None = None  # None: the topology's tutorial batch
-    representable_by: tuple[str, ...] = ALL  # topologies that can express the answer
-    why: str = ""  # why the others cannot
 
 
 def _draw(length: int, sequences: int, seed: int) -> np.ndarray:
@@ -74,7 +71,6 @@ def _noisy(length: int, sequences: int, seed: int, delay: int) -> tuple[np.ndarr
     return clean + noise, clean
 
 
-MEMORY = ("many-to-one", "many-to-many", "many-to-many-dense")
 MEMORY_DEFAULTS = dict(default_sequences=200, random=True, default_epochs=2000, default_lr=0.01, full_batch=True)
 
 TASKS: dict[str, Task] = {
@@ -86,24 +82,18 @@ TASKS: dict[str, Task] = {
             "delay",
             "output x[t-k] at step t (0 before k): needs memory of k steps",
             _delayed,
-            representable_by=MEMORY,
-            why="one-to-one sees a single step, so it cannot recall x[t-k]",
             **MEMORY_DEFAULTS,
         ),
         Task(
             "reverse",
             "output the sequence backwards: step t needs x[n-1-t]",
             _reverse,
-            representable_by=("many-to-one",),
-            why="step t needs inputs not yet seen, so only a model that reads the whole sequence first can",
             **MEMORY_DEFAULTS,
         ),
         Task(
             "cumsum",
             "output the running sum x[0] + ... + x[t]",
             _cumulative,
-            representable_by=MEMORY,
-            why="one-to-one sees a single step, so it cannot add up the past",
             **MEMORY_DEFAULTS,
         ),
         Task(

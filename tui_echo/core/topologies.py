@@ -43,17 +43,17 @@ class Topology:
 
     name: str
     explanation: str
-    frame_x: Callable[[np.ndarray], np.ndarray]
-    frame_y: Callable[[np.ndarray], np.ndarray]
+    x_shape: Callable[[int, int], tuple[int, ...]]  # (sequences, length) -> X's shape
+    y_shape: Callable[[int, int], tuple[int, ...]]  # (sequences, length) -> y's shape
     returns_sequences: bool
     head: Callable[[Any, int], list]  # (keras, length) -> layers after the LSTM
     default_epochs: int
     full_batch: bool  # tutorial batch = every sample (else 1)
 
     def problem(self, inputs: np.ndarray, targets: np.ndarray) -> Problem:
-        """Shape a task's sequences the way this topology wants them."""
-        x = self.frame_x(inputs).astype(np.float32)
-        y = self.frame_y(targets).astype(np.float32)
+        """Shape a task's sequences the way this topology wants them (views, not copies)."""
+        x = inputs.reshape(self.x_shape(*inputs.shape)).astype(np.float32, copy=False)
+        y = targets.reshape(self.y_shape(*targets.shape)).astype(np.float32, copy=False)
         return Problem(x, y, inputs, targets)
 
     def default_batch(self, samples: int) -> int:
@@ -62,7 +62,8 @@ class Topology:
 
     def build(
         self,
-        problem: Problem,
+        input_shape: tuple[int, ...],
+        length: int,
         units: int,
         unroll: bool = False,
         *,
@@ -70,7 +71,8 @@ class Topology:
         layers: int = 1,
         bidirectional: bool = False,
     ) -> "keras.Model":
-        """A fresh, uncompiled Keras model for this framing (weights drawn from Keras' seed).
+        """A fresh, uncompiled Keras model for one sample of ``input_shape`` (timesteps, features)
+        and sequences of ``length`` (weights drawn from Keras' seed).
 
         ``layers`` recurrent layers of ``cell`` are stacked (all but the last return sequences),
         each optionally wrapped in ``Bidirectional``. ``unroll`` unrolls them over time: the same
@@ -86,17 +88,17 @@ class Topology:
             layer = CELLS[cell].make(keras, units, return_sequences=sequences, unroll=unroll, name=name)
             recurrent.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{name}") if bidirectional else layer)
         return keras.Sequential(
-            [keras.Input(problem.X.shape[1:]), *recurrent, *self.head(keras, problem.inputs.shape[1])],
+            [keras.Input(input_shape), *recurrent, *self.head(keras, length)],
             name=self.name,
         )
 
 
-def _per_step(seqs: np.ndarray) -> np.ndarray:
-    return seqs.reshape(-1, 1, 1)
+def _per_step(sequences: int, length: int) -> tuple[int, ...]:
+    return (sequences * length, 1, 1)
 
 
-def _sequence(seqs: np.ndarray) -> np.ndarray:
-    return seqs.reshape(seqs.shape[0], seqs.shape[1], 1)
+def _sequence(sequences: int, length: int) -> tuple[int, ...]:
+    return (sequences, length, 1)
 
 
 TOPOLOGIES: dict[str, Topology] = {
@@ -106,7 +108,7 @@ TOPOLOGIES: dict[str, Topology] = {
             "one-to-one",
             "each timestep is its own 1-step sample: X (5, 1, 1) -> y (5, 1); no memory needed",
             _per_step,
-            lambda s: s.reshape(-1, 1),
+            lambda sequences, length: (sequences * length, 1),
             False,
             lambda keras, length: [keras.layers.Dense(1, name="dense")],
             1000,
@@ -116,7 +118,7 @@ TOPOLOGIES: dict[str, Topology] = {
             "many-to-one",
             "the whole sequence in, one vector out: the LSTM's last state feeds Dense(5)",
             _sequence,
-            lambda s: s.copy(),
+            lambda sequences, length: (sequences, length),
             False,
             lambda keras, length: [keras.layers.Dense(length, name="dense")],
             500,

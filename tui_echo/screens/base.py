@@ -1,10 +1,26 @@
-"""What every screen of the app shares: repainting only what shows."""
+"""What every screen of the app shares: repainting only what shows, the help's list of keys,
+and the width classes the stylesheet lays narrow terminals out by."""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen, ScreenResultType
 from textual.widget import Widget
+
+# Below this size screens fold panes away (the lab its summary, compare its predictions).
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+
+
+def declared(kind: type) -> list[Binding]:
+    """The bindings tui-echo's own classes in ``kind``'s ancestry declare (Textual's are left out)."""
+    return [
+        binding
+        for cls in reversed(kind.__mro__)
+        if cls.__module__.startswith("tui_echo.")
+        for binding in cls.__dict__.get("BINDINGS", [])
+        if isinstance(binding, Binding)
+    ]
 
 
 class LeanScreen(Screen[ScreenResultType]):
@@ -17,6 +33,23 @@ class LeanScreen(Screen[ScreenResultType]):
     """
 
     focused: reactive[Widget | None] = reactive(None, repaint=False)
+
+    HELP_TITLE = "keys"
+    """The help's heading for this screen."""
+    HELP_NOTES = ""
+    """A few lines under the help's key table."""
+    # Width classes for app.tcss: -narrow below 80 columns, -medium below 100, -wide from there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-medium"), (100, "-wide")]
+
+    def help_bindings(self) -> list[Binding]:
+        """This screen's keys, the app's, then those of the screen's own widgets (chart, settings)."""
+        bindings = [*declared(type(self)), *declared(type(self.app))]
+        seen: set[type] = set()
+        for widget in self.query("*"):
+            if type(widget) not in seen:
+                seen.add(type(widget))
+                bindings.extend(declared(type(widget)))
+        return bindings
 
     @property
     def is_current(self) -> bool:

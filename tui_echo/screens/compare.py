@@ -1,52 +1,73 @@
 """The compare screen: the lab's problem framed by several topologies, trained one after another.
 
-One thread worker trains the selected topologies (``core.compare``) and posts batched
-``CompareProgress`` messages; each finished topology posts its run record. The screen shows the
+One job of the app's training service trains the selected topologies (``core.compare``),
+reporting ``(topology, event)`` pairs and each finished topology's run record; every topology's
+progress is a ``core.progress.RunState``. The screen shows the
 overlaid loss curves, the comparison table (``core.compare.COLUMNS``) and every topology's
 predictions beside the targets. It is pushed over the lab and popped back, lab untouched.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from textual import work
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
 
-from ..core.compare import COLUMNS, DEFAULT_THRESHOLD, cell_text, compare, configs_for, default_export_folder, export, row
+from ..core import progress
+from ..core.compare import (
+    COLUMNS, DEFAULT_THRESHOLD, cell_text, configs_for, default_export_folder, export, row, short_header,
+)
 from ..core.config import Config, ConfigError
-from ..core.events import Cancelled, Epochs, Failed, Finished, Predictions
+from ..core.events import Epochs, Finished, Predictions
+from ..core.experiment import run_experiment
+from ..core.formatting import format_loss
+from ..core.progress import RunState
 from ..core.topologies import TOPOLOGIES
-from ..messages import Batcher, CompareDone, CompareProgress, CompareRecord, run_in_daemon
+from ..messages import JobDone, JobProgress
+from ..training import Job, TrainingService
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
-from .base import LeanScreen
-from .lab import BATCH_SECONDS, _keras_lock
+from .base import COMPACT_WIDTH, LeanScreen
 
 NAMES = tuple(TOPOLOGIES)
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
-HEADERS = {
-    "topology": "topology", "x_shape": "X shape", "y_shape": "y shape", "lstm_params": "LSTM",
-    "head_params": "head", "params": "params", "final_loss": "loss", "epoch_below": "ep<thr",
-    "wall_s": "wall s", "epochs_per_s": "ep/s", "max_error": "max err",
-}
 TIMINGS = ("wall_s", "epochs_per_s")
+# Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
+PRIORITY = ("in", "state", "topology", "final_loss", "params", "max_error", "epoch_below",
+            "epochs_per_s", "wall_s", "lstm_params", "head_params", "x_shape", "y_shape")
+
+
+def fit_columns(widths: dict[str, int], room: int) -> list[str]:
+    """The columns (in ``PRIORITY`` order) whose cells fit whole in ``room`` cells, two of
+    padding each: a number is shown whole or not at all."""
+    chosen, used = [], 0
+    for key in PRIORITY:
+        if used + widths[key] + 2 <= room:
+            chosen.append(key)
+            used += widths[key] + 2
+    return chosen
 
 
 class CompareScreen(LeanScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
+    HELP_TITLE = "compare keys"
     BINDINGS = [
         Binding("ctrl+r", "rerun", "Rerun", id="compare-rerun", priority=True,
                 tooltip="Train the selected topologies again"),
         Binding("space", "toggle", "Toggle", id="compare-toggle",
                 tooltip="Put the highlighted topology in or out of the comparison"),
-        Binding("s", "sort", "Sort", id="compare-sort", tooltip="Sort the table by the next column"),
+        Binding("s", "sort(1)", "Sort", id="compare-sort", key_display="s/S",
+                tooltip="Sort the table by the next column shown (S: the previous one)"),
+        Binding("S", "sort(-1)", show=False, id="compare-sort-back"),
+        Binding("p", "toggle_predictions", "Preds", id="compare-predictions",
+                tooltip="Below 100 columns: show the predictions in place of the curves, and back"),
         Binding("e", "export", "Export", id="compare-export",
                 tooltip="Write the comparison as Markdown, CSV and JSON"),
         Binding("escape", "back", "Back", id="compare-back",
@@ -55,17 +76,19 @@ class CompareScreen(LeanScreen):
 
     running: reactive[bool] = reactive(False, bindings=True, repaint=False)
 
-    def __init__(self, config: Config, *, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, config: Config, training: TrainingService, *, threshold: float = DEFAULT_THRESHOLD) -> None:
         super().__init__()
         self.config = config
+        self.training = training
         self.threshold = threshold
         self.selected: list[str] = list(NAMES)
         self.records: dict[str, dict[str, Any]] = {}
-        self.progress: dict[str, str] = {}
+        self.progress: dict[str, RunState] = {}
         self.predictions: dict[str, list[float]] = {}
         self.trained: list[str] = []  # topologies the last run trained, in order
         self.sort_key: str | None = None
-        self.generation = 0
+        self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
+        self.job: Job | None = None
         self.error = ""
 
     def compose(self) -> ComposeResult:
@@ -96,6 +119,8 @@ class CompareScreen(LeanScreen):
             return not self.running
         if action == "export":
             return not self.running and bool(self.records)
+        if action == "toggle_predictions":
+            return self.app.size.width < COMPACT_WIDTH
         return True
 
     def action_rerun(self) -> None:
@@ -113,16 +138,25 @@ class CompareScreen(LeanScreen):
             self.notify(self.error, severity="error")
             self.refresh_status()
             return
-        self.generation += 1
         self.records, self.predictions, self.error = {}, {}, ""
         self.trained = names
-        self.progress = {name: "queued" for name in names}
+        self.progress = {c.topology: RunState(total=c.epochs) for c in configs}
         self.query_one(CompareChart).reset(names, max(c.epochs for c in configs))
         self.running = True
         self.refresh_table()
         self.refresh_predictions()
         self.refresh_status()
-        self.run_comparison(configs, self.generation)
+        store = getattr(self.app, "run_store", None)
+
+        def train_each(job: Job, report: Any) -> None:
+            """Each topology in turn: its events as (topology, event) pairs, then its record."""
+            for config in configs:
+                if job.should_stop():
+                    return
+                relay = lambda event, name=config.topology: report((name, event))  # noqa: E731
+                report(run_experiment(config, relay, job.should_stop, store=store))
+
+        self.job = self.training.start(self, train_each)
 
     def action_toggle(self) -> None:
         """Put the highlighted topology in or out."""
@@ -138,12 +172,21 @@ class CompareScreen(LeanScreen):
         self.refresh_table()
         self.refresh_status()
 
-    def action_sort(self) -> None:
-        """Sort by the next column (registry order after the last)."""
-        keys = [None, *COLUMNS]
-        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+    def action_sort(self, step: int) -> None:
+        """Sort by the next (``step`` 1) or previous (-1) column shown; unsorted between the ends."""
+        keys = [None, *(key for key in COLUMNS if key in self.shown_columns)]
+        current = keys.index(self.sort_key) if self.sort_key in keys else 0
+        self.sort_key = keys[(current + step) % len(keys)]
         self.refresh_table()
         self.refresh_status()
+
+    def action_toggle_predictions(self) -> None:
+        """In a narrow terminal, swap the curves for the predictions and back."""
+        self.toggle_class("-show-predictions")
+
+    def on_resize(self) -> None:
+        """Choose the columns that fit the new width."""
+        self.refresh_table()
 
     def action_export(self) -> None:
         """Write Markdown, CSV and JSON into the export folder and say where."""
@@ -162,8 +205,8 @@ class CompareScreen(LeanScreen):
 
     def action_back(self) -> None:
         """Stop any training and return to the lab."""
-        if self.running:
-            self.workers.cancel_group(self, "training")
+        if self.job is not None:
+            self.job.stop()
         self.dismiss(None)
 
     def _highlighted(self) -> str | None:
@@ -174,92 +217,51 @@ class CompareScreen(LeanScreen):
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
         return str(key.value)
 
-    # ----------------------------------------------------------------- worker
+    # ----------------------------------------------------------------- job
 
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def run_comparison(self, configs: list[Config], generation: int) -> None:
-        """Train each config in turn; progress in batches, a record per topology, then done."""
-        worker = get_current_worker()
-        batcher = Batcher(lambda events: self.post_message(CompareProgress(generation, events)), interval=BATCH_SECONDS)
-        store = getattr(self.app, "run_store", None)
-
-        def should_stop() -> bool:
-            return worker.is_cancelled
-
-        def one(config: Config) -> dict | None:
-            with _keras_lock:
-                if should_stop():
-                    return None
-                done = compare([config], lambda name, event: batcher((name, event)), should_stop, store=store)
-                return done[0] if done else None
-
-        error = None
-        try:
-            for config in configs:
-                if should_stop():
-                    break
-                record = run_in_daemon(lambda c=config: one(c), give_up=lambda: worker.is_cancelled and self.app.quitting)
-                batcher.flush()
-                if record is not None:
-                    self.post_message(CompareRecord(generation, record))
-        except Exception as exc:  # shown to the user, never raised into Textual
-            error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-        finally:
-            batcher.flush()
-            self.post_message(CompareDone(generation, error))
-
-    def on_compare_progress(self, message: CompareProgress) -> None:
-        """Apply a batch: curves, epoch counts, live predictions."""
-        if message.generation != self.generation:
+    def on_job_progress(self, message: JobProgress) -> None:
+        """Apply a batch: curves, each topology's state, live predictions, finished records."""
+        if message.job is not self.job:
             return
-        chart = self.query_one(CompareChart)
+        chart, now = self.query_one(CompareChart), time.monotonic()
         predictions_changed = False
-        for name, event in message.events:
+        for item in message.items:
+            if isinstance(item, dict):  # one topology's run record
+                self._record(item)
+                predictions_changed = True
+                continue
+            name, event = item
+            self.progress[name] = progress.advance(self.progress[name], event, now)
             if isinstance(event, Epochs):
                 chart.extend(name, event.losses)
-                self.progress[name] = f"ep {event.last:,}"
-            elif isinstance(event, Predictions):
-                self.predictions[name] = list(event.values)
+            elif isinstance(event, (Predictions, Finished)):
+                self.predictions[name] = list(event.values if isinstance(event, Predictions) else event.predictions)
                 predictions_changed = True
-            elif isinstance(event, Finished):
-                self.predictions[name] = list(event.predictions)
-                self.progress[name] = "done"
-                predictions_changed = True
-            elif isinstance(event, Cancelled):
-                self.progress[name] = "stopped"
-            elif isinstance(event, Failed):
-                self.progress[name] = "failed"
         chart.flush()
         self.refresh_table()
         if predictions_changed:
             self.refresh_predictions()
         self.refresh_status()
 
-    def on_compare_record(self, message: CompareRecord) -> None:
+    def _record(self, record: dict[str, Any]) -> None:
         """One topology is done: its row fills in."""
-        if message.generation != self.generation:
-            return
-        record = message.record
         name = record["topology"]
         self.records[name] = record
         if record.get("predictions"):
             self.predictions[name] = list(record["predictions"])
-        self.progress[name] = {"finished": "done"}.get(record["status"], record["status"])
-        self.refresh_table()
-        self.refresh_predictions()
-        self.refresh_status()
+        self.progress[name] = progress.ended(self.progress[name], record["status"], str(record.get("error") or ""))
 
-    def on_compare_done(self, message: CompareDone) -> None:
-        """The thread has ended."""
-        if message.generation != self.generation:
+    def on_job_done(self, message: JobDone) -> None:
+        """The job's thread has ended: whatever did not finish was stopped."""
+        if message.job is not self.job:
             return
         self.running = False
         if message.error:
             self.error = message.error
             self.notify(f"Comparison failed: {message.error}", severity="error")
         for name, state in self.progress.items():
-            if state == "queued" or state.startswith("ep "):
-                self.progress[name] = "stopped"
+            if not state.phase.ended:
+                self.progress[name] = progress.ended(state, "stopped")
         self.refresh_table()
         self.refresh_status()
 
@@ -270,39 +272,48 @@ class CompareScreen(LeanScreen):
         return [row(self.records[n], self.threshold) for n in self.trained if n in self.records]
 
     def refresh_table(self) -> None:
-        """Rebuild the table (four rows), keeping the cursor on the same topology."""
+        """Rebuild the table (four rows) with the columns that fit, keeping the cursor on the same topology."""
         table = self.query_one("#compare-table", DataTable)
         current = self._highlighted() if table.row_count else None
         deterministic = getattr(self.app, "deterministic", False)
-        if not table.columns:
-            table.add_column("run", key="run")
-            for key in COLUMNS:
-                table.add_column(HEADERS[key], key=key)
-        for key in COLUMNS:
-            column = table.columns[key]
-            mark = " ▼" if key == self.sort_key else ""
-            column.label = table.columns[key].label.__class__(HEADERS[key] + mark)
         lines = []
         for name in NAMES:
             record = self.records.get(name)
             values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
-            lines.append((name, values))
+            # The selection (what the next run trains) and the state (what this run did) apart:
+            # "✓ queued" read as done.
+            chosen = name in self.selected
+            state = progress.brief(self.progress[name]) if name in self.progress else ""
+            cells = {"in": Text("[x]" if chosen else "[ ]"), "state": state or ("ready" if chosen else "off")}
+            for key in COLUMNS:
+                hidden = key in TIMINGS and deterministic and key in values
+                if hidden:
+                    cells[key] = "-"
+                elif key == "final_loss":  # as the lab and the CLI write it: 1.1102e-17, never 0.000
+                    cells[key] = format_loss(values.get(key))
+                else:
+                    cells[key] = cell_text(key, values.get(key))
+            lines.append((name, values, cells))
         if self.sort_key is not None:
             key = self.sort_key
             present = [item for item in lines if item[1].get(key) is not None]
             absent = [item for item in lines if item[1].get(key) is None]
             lines = sorted(present, key=lambda item: item[1][key]) + absent
-        table.clear()
-        for name, values in lines:
-            state = self.progress.get(name, "") if name in self.selected or name in self.progress else ""
-            run = ("✓ " if name in self.selected else "· ") + (state or ("" if name in self.selected else "off"))
-            cells = [run]
-            for key in COLUMNS:
-                if key in TIMINGS and deterministic and key in values:
-                    cells.append("·")
-                else:
-                    cells.append(cell_text(key, values.get(key)))
-            table.add_row(*cells, key=name)
+        headers = {"in": "in", "state": "state", **{k: short_header(k) + (" v" if k == self.sort_key else "") for k in COLUMNS}}
+        widths = {k: max(len(str(headers[k])), *(len(str(c[k])) for _, _, c in lines)) for k in headers}
+        room = (table.size.width or self.app.size.width) - 2  # less the border
+        keys = [k for k in headers if k in fit_columns(widths, room)]
+        if keys != list(table.columns):
+            table.clear(columns=True)
+            for key in keys:
+                table.add_column(headers[key], key=key)
+            self.shown_columns = keys
+        else:
+            table.clear()
+            for key in keys:
+                table.columns[key].label = Text(headers[key])
+        for name, _, cells in lines:
+            table.add_row(*(cells[k] for k in keys), key=name)
         if current is not None:
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
@@ -310,22 +321,21 @@ class CompareScreen(LeanScreen):
         """t, input, target, then each trained topology's prediction."""
         table = self.query_one("#compare-predictions", DataTable)
         try:
-            problem = self.config.resolved().problem
+            inputs, targets = (part.tolist() for part in self.config.first_sequence)
         except Exception:
             return
-        inputs, targets = problem.inputs[0].tolist(), problem.targets[0].tolist()
         table.clear(columns=True)
         table.add_columns("t", "input", "target", *[SHORT.get(n, n) for n in self.trained])
         for t, (x, y) in enumerate(zip(inputs, targets)):
             cells = [str(t), f"{x:.3f}", f"{y:.3f}"]
             for name in self.trained:
                 values = self.predictions.get(name)
-                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "–")
+                cells.append(f"{values[t]:.3f}" if values and t < len(values) else "-")
             table.add_row(*cells)
 
     def refresh_status(self) -> None:
         """One line: what is happening, what is selected, how the table is sorted."""
-        selected = ", ".join(n for n in NAMES if n in self.selected) or "none"
+        selected = ", ".join(SHORT.get(n, n) for n in NAMES if n in self.selected) or "none"
         if self.error:
             state = self.error
         elif self.running:
@@ -334,6 +344,6 @@ class CompareScreen(LeanScreen):
             state = f"done: {len(self.records)} topologies · e exports"
         else:
             state = "idle"
-        sort = f" · sorted by {HEADERS[self.sort_key]}" if self.sort_key else ""
+        sort = f" · sorted by {short_header(self.sort_key)}" if self.sort_key else ""
         self.query_one("#compare-status", Static).update(
-            f"{state} · selected: {selected} · threshold {self.threshold:g}{sort}")
+            f"{state}{sort} · threshold {self.threshold:g} · selected: {selected}")

@@ -1,4 +1,4 @@
-"""The help screen: every key, what it does now, and where the command palette is."""
+"""The help screen: the keys of the screen it was opened on, and where the command palette is."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from textual.widgets import Static
 from .base import LeanScreen
 
 EXTRA_KEYS = [
-    ("tab / shift+tab", "Next / previous", "Move focus between panes and the fields of the settings"),
+    ("tab / shift+tab", "Next / previous", "Move focus between panes (and the fields of the settings)"),
     ("ctrl+p", "Command palette", "Search every action by name"),
-    ("↑ ↓ pgup pgdn", "Scroll", "Scroll the focused pane; in the log, home and end go to the ends and end follows new epochs"),
+    ("up down pgup pgdn", "Scroll", "Move in the focused table or pane; in the log, home and end go to the ends and end follows new epochs"),
 ]
 
 
@@ -39,34 +39,32 @@ def key_table(bindings: list[Binding]) -> Table:
     return table
 
 
-NOTES = (
-    "Settings are checked as you type; training starts only when every field is valid. "
-    "Empty fields use the tutorial's defaults, shown in grey. "
-    "Keys that do nothing right now are hidden from the footer."
-)
+NOTE = "Keys that do nothing right now are hidden from the footer."
 
 
 class HelpScreen(LeanScreen[None]):
-    """Lists every key the lab understands; escape, q or ? closes it.
+    """Lists the keys of one screen; escape, q or ? closes it.
 
     Opaque, not a see-through modal: under a modal, every live update of the lab (twice a second
     while training) re-composited the whole terminal, and keys waited behind it.
     """
 
     BINDINGS = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="close-help", tooltip="Back to the lab"),
+        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="close-help", tooltip="Back to the screen"),
     ]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: list[Binding], title: str, notes: str = "") -> None:
         super().__init__()
         self._keys = bindings
+        self._title = title
+        self._notes = f"{notes} {NOTE}" if notes else NOTE
 
     def compose(self) -> ComposeResult:
         """The key table and a few notes."""
         with VerticalScroll(id="help"):
-            yield Static(Text("tui-echo · keys", style="bold"), id="help-title")
+            yield Static(Text(f"tui-echo | {self._title}", style="bold"), id="help-title")
             yield Static(key_table(self._keys))
-            yield Static(Text(NOTES, style="dim"), id="help-notes")
+            yield Static(Text(self._notes, style="dim"), id="help-notes")
 
     def on_mount(self) -> None:
         """Title the box."""

@@ -7,41 +7,34 @@ runs) can be pushed over it and popped back with everything intact.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Input
-from textual.worker import get_current_worker
 
-from ..core import engine
-from ..core.config import Config
-from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions, Started
-from ..core.experiment import run_experiment
+from ..core import engine, progress
 from ..core.compare import default_export_folder
+from ..core.config import Config
+from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions
+from ..core.experiment import run_experiment
+from ..core.formatting import format_loss
+from ..core.progress import Phase, RunState
 from ..core.script import save_script
 from ..core.summary import summarize
 from ..core.topologies import TOPOLOGIES
-from ..messages import Batcher, SummaryFailed, SummaryReady, TrainingDone, TrainingProgress, run_in_daemon
+from ..messages import JobDone, JobProgress
+from ..training import Job, TrainingService
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
-from .base import LeanScreen
+from .base import COMPACT_HEIGHT, COMPACT_WIDTH, LeanScreen
 
-RUNNING = ("waiting", "starting", "compiling", "training", "paused", "stopping", "saving")
 NAMES = tuple(TOPOLOGIES)
-COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
-BATCH_SECONDS = 0.5  # at most 2 batches a second, whatever the epoch rate: at 10 a second the lab wrote 75 KB/s to its terminal, at 2 under 20 KB/s (benchmarks/terminal_bytes.py)
-
-# Building a Keras model seeds Keras' global random state: a summary built while a training is
-# building its model would change that training's initial weights. One lock keeps them apart.
-_keras_lock = threading.Lock()
 
 
 NOT_IN_MODEL = {"epochs", "batch_size", "lr", "seed", "engine", "shuffle", "sequences"}
@@ -82,30 +75,30 @@ class LabScreen(LeanScreen):
                 tooltip="Save these settings as a standalone plain-Keras script"),
     ]
 
+    HELP_TITLE = "lab keys"
+    HELP_NOTES = ("Settings are checked as you type; training starts only when every field is valid. "
+                  "Empty fields use the tutorial's defaults, shown in grey.")
+
     # repaint=False: a reactive on a Screen repaints the whole screen when it changes
     ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, KeyBar"  # a zoomed pane keeps the status and the keys
 
-    phase: reactive[str] = reactive("idle", bindings=True, repaint=False)
-    """idle | waiting | starting | compiling | training | paused | stopping | saving | finished | stopped | failed | diverged"""
+    phase: reactive[Phase] = reactive(Phase.IDLE, bindings=True, repaint=False)
+    """The current training's phase (``state.phase``), reactive so the footer follows it."""
 
     compact: reactive[bool] = reactive(False, bindings=True, repaint=False)
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, training: TrainingService) -> None:
         super().__init__()
         self.config = config
+        self.training = training
+        self.state = RunState()
         self.run_config: Config | None = None  # the resolved settings of the current/last run
         self.exported_script: Path | None = None  # the latest script saved with e
         self.history: list[float] = []
         self.last_record: dict | None = None
-        self.final: Finished | Cancelled | Failed | None = None
-        self.failure = ""
         self.invalid = ""
-        self._resume = threading.Event()
-        self._resume.set()
-        self._compiled = False
-        self._rate_marks: deque[tuple[float, int]] = deque()
-        self._rate = 0.0
-        self._compile_s = 0.0
+        self._job: Job | None = None
+        self._summary_job: Job | None = None
         self._summaries: dict[tuple, Any] = {}
         self._summary_timer = None
         self._predicted_epoch: int | None = None
@@ -150,36 +143,37 @@ class LabScreen(LeanScreen):
 
     @property
     def running(self) -> bool:
-        """A training is waiting, starting, running, paused or stopping."""
-        return self.phase in RUNNING
-
-    def help_bindings(self) -> list[Binding]:
-        """Every key of the lab and of the app, for the help."""
-        from ..app import EchoApp  # the app class lists the global keys
-
-        return [*self.BINDINGS, *EchoApp.BINDINGS]
+        """A training is waiting, starting, running, paused, stopping or saving."""
+        return self.phase.running
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Footer and keys show only what applies now."""
+        typing = isinstance(self.focused, Input)
         if action == "train":
             return not self.running and not self.app.tf_failed
         if action == "stop":
-            return self.running and self.phase not in ("stopping", "saving")
+            return self.running and self.phase not in (Phase.STOPPING, Phase.SAVING)
         if action == "pause":
-            return self.phase in ("starting", "compiling", "training")
+            return self.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING)
         if action == "resume":
-            return self.phase == "paused"
+            return self.phase == Phase.PAUSED
         if action == "topology":
-            return not self.running and not isinstance(self.focused, Input)
+            return not self.running and not typing
         if action == "toggle_summary":
             return self.compact
         if action in ("zoom", "runs"):
-            return not isinstance(self.focused, Input)
+            return not typing
         if action in ("compare", "explain"):
-            return not self.running and not isinstance(self.focused, Input)
-        if action == "export_script":
-            return self.app.tf_ready and not isinstance(self.focused, Input)
+            return not self.running and not typing
+        if action == "export_script":  # it builds a model, which waits for a training to end
+            return self.app.tf_ready and not self.running and not typing
         return True
+
+    def _set_state(self, state: RunState) -> None:
+        """Take a new training state: the footer follows its phase, the status line its text."""
+        self.state = state
+        self.phase = state.phase
+        self.refresh_status()
 
     def action_train(self) -> None:
         """Start training the form's settings (or say why not)."""
@@ -200,35 +194,31 @@ class LabScreen(LeanScreen):
         form.disabled = True
         if self.focused is None:
             self.query_one(LossChart).focus()
-        if not self.app.tf_ready:
-            self.phase = "waiting"  # starts from tensorflow_ready()
-            return
-        self._start()
+        self._set_state(progress.begun(config.epochs, ready=self.app.tf_ready))
+        if self.app.tf_ready:
+            self._start()  # else from tensorflow_ready()
 
     def action_stop(self) -> None:
         """Ask the worker to stop at its next check (within a chunk, ~50 ms)."""
-        if self.phase == "waiting":
-            self._finish_run("stopped")
+        if not self.running or self.phase in (Phase.STOPPING, Phase.SAVING):
             return
-        if self.running and self.phase != "saving":
-            self.phase = "stopping"
-            self._resume.set()
-            self.workers.cancel_group(self, "training")
-            self.refresh_status()
+        if self._job is not None:
+            self._job.stop()
+        self._set_state(progress.stopping(self.state))
+        if self.phase == Phase.STOPPED:  # it was still waiting for TensorFlow
+            self._unlock_form()
 
     def action_pause(self) -> None:
         """Hold the worker at its next check until resumed."""
-        if self.phase in ("starting", "compiling", "training"):
-            self._resume.clear()
-            self.phase = "paused"
-            self.refresh_status()
+        if self._job is not None and self.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING):
+            self._job.pause()
+            self._set_state(progress.paused(self.state))
 
     def action_resume(self) -> None:
         """Let a paused worker carry on."""
-        if self.phase == "paused":
-            self._resume.set()
-            self.phase = "training" if self._compiled else "compiling"
-            self.refresh_status()
+        if self._job is not None and self.phase == Phase.PAUSED:
+            self._job.resume()
+            self._set_state(progress.resumed(self.state))
 
     def action_topology(self, index: int) -> None:
         """Choose topology ``index`` (0-based) in the form."""
@@ -253,10 +243,9 @@ class LabScreen(LeanScreen):
                 self.maximize(node, container=False)
                 return
 
-    def _form_config(self, purpose: str, *, idle: bool = False) -> Config | None:
-        """The form's settings, or None (and a notification) while they are invalid, or, with
-        ``idle``, while a training runs."""
-        if idle and self.running:
+    def _form_config(self, purpose: str) -> Config | None:
+        """The form's settings while no training runs, or None (and a notification) if not."""
+        if self.running:
             self.notify("Stop the training first (escape)", severity="warning")
             return None
         form = self.query_one(ConfigForm)
@@ -270,9 +259,9 @@ class LabScreen(LeanScreen):
         """Open the compare screen on the form's settings (every topology, same task and seed)."""
         from .compare import CompareScreen
 
-        config = self._form_config("compare", idle=True)
+        config = self._form_config("compare")
         if config is not None:
-            self.app.push_screen(CompareScreen(config))
+            self.app.push_screen(CompareScreen(config, self.training))
 
     def action_runs(self) -> None:
         """Open the list of saved runs."""
@@ -284,29 +273,20 @@ class LabScreen(LeanScreen):
         """Open the explainer for the form's settings."""
         from .explain import ExplainScreen
 
-        config = self._form_config("explain", idle=True)
+        config = self._form_config("explain")
         if config is not None:
-            self.app.push_screen(ExplainScreen(config.resolved()))
+            self.app.push_screen(ExplainScreen(config.resolved(), self.training))
 
     def action_export_script(self) -> None:
         """Save the form's settings as a plain-Keras script in the export folder."""
         config = self._form_config("export a script")
-        if config is not None:
-            self.save_script(config)
+        if config is None:
+            return
 
-    @work(thread=True, group="export", exit_on_error=False)
-    def save_script(self, config: Config) -> None:
-        """Write the script (building the model to read its layers) and say where it went."""
-        with _keras_lock:
-            try:
-                path = save_script(config, default_export_folder())
-            except Exception as error:  # a full disk or a read-only folder: said, not raised
-                self.app.call_from_thread(self.notify, f"Export failed: {error}", severity="error")
-                return
-        self.app.call_from_thread(
-            self.notify, f"{path.name}\nin {path.parent}", title="Plain-Keras script saved", timeout=8
-        )
-        self.exported_script = path
+        def export(job: Job, report: Any) -> Path:  # builds the model to read its layers
+            return save_script(config, default_export_folder())
+
+        self.training.start(self, export, group="export")
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""
@@ -318,16 +298,17 @@ class LabScreen(LeanScreen):
     def tensorflow_ready(self) -> None:
         """Called by the app once TensorFlow is loaded: show the summary, start a waiting run."""
         self.request_summary()
-        if self.phase == "waiting":
+        if self.phase == Phase.WAITING:
+            self._set_state(progress.started(self.state))
             self._start()
         self.refresh_status()
 
     def tensorflow_failed(self, reason: str) -> None:
         """Called by the app when TensorFlow cannot be imported."""
         self.query_one(SummaryPane).show_message(f"TensorFlow could not be loaded: {reason}")
-        if self.phase == "waiting":
-            self.failure = f"TensorFlow could not be loaded: {reason}"
-            self._finish_run("failed")
+        if self.phase == Phase.WAITING:
+            self._set_state(progress.ended(self.state, None, f"TensorFlow could not be loaded: {reason}"))
+            self._unlock_form()
         self.refresh_status()
 
     @on(ConfigForm.Changed)
@@ -342,7 +323,7 @@ class LabScreen(LeanScreen):
         self._summary_timer = self.set_timer(0.12, self.request_summary)
 
     def request_summary(self) -> None:
-        """Show the summary for the form's settings, building the model in a worker if needed."""
+        """Show the summary for the form's settings, building the model in a job if needed."""
         if not self.app.tf_ready or not self.is_mounted:
             return
         form = self.query_one(ConfigForm)
@@ -353,52 +334,91 @@ class LabScreen(LeanScreen):
         key = summary_key(form.config)
         if key in self._summaries:
             pane.show_summary(self._summaries[key])
-        else:
-            pane.show_message("building the model…")
-            self.build_summary(form.config.resolved(), key)
-
-    @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
-    def build_summary(self, config: Config, key: tuple) -> None:
-        """Build the model (not trained) and post its summary."""
-        worker = get_current_worker()
-        while not _keras_lock.acquire(timeout=0.05):
-            if worker.is_cancelled:
-                return
-        try:
-            summary = summarize(engine.build_model(config))
-        except Exception as error:  # shown in the pane; the app stays up
-            self.post_message(SummaryFailed(key, f"{type(error).__name__}: {error}"))
             return
-        finally:
-            _keras_lock.release()
-        self.post_message(SummaryReady(key, summary))
+        pane.show_message("building the model…")
+        config = form.config.resolved()
 
-    def on_summary_ready(self, message: SummaryReady) -> None:
+        def build(job: Job, report: Any) -> tuple[tuple, Any]:
+            return key, summarize(engine.build_model(config))
+
+        self._summary_job = self.training.start(self, build, group="summary")
+
+    # ----------------------------------------------------------------- jobs
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        """Apply a batch of the training's engine events; panes redraw once per batch."""
+        if message.job is not self._job:
+            return
+        chart, log = self.query_one(LossChart), self.query_one(EpochLog)
+        state, now = self.state, time.monotonic()
+        predictions: Predictions | None = None
+        deterministic = self.app.deterministic
+        for event in message.items:
+            state = progress.advance(state, event, now)
+            if isinstance(event, Epochs):
+                self.history.extend(event.losses)
+                chart.extend(event.losses)
+                log.add_epochs(event.losses)
+            elif isinstance(event, Predictions):
+                predictions = event
+            elif isinstance(event, Compiling):
+                log.add_notes([f"compiling ({event.how})…"])
+            elif isinstance(event, Compiled):
+                log.add_notes(["compiled" if deterministic else f"compiled in {event.seconds:.2f} s"])
+            elif isinstance(event, Finished):
+                length = self.run_config.length if self.run_config else len(event.targets)
+                self._show_predictions(event.predictions[:length], len(event.history))
+                notes = [f"finished: {len(event.history):,} epochs"]
+                if not deterministic:
+                    notes.append(f"{event.wall_s:.2f} s · {event.epochs_per_s:,.0f} epochs/s")
+                notes.append(f"final loss {format_loss(event.history[-1])}" if event.history else "no epochs")
+                log.add_notes(notes)
+            elif isinstance(event, Cancelled):
+                log.add_notes([f"stopped after {event.epoch:,} epochs"])
+            elif isinstance(event, Failed):
+                log.add_notes([f"failed: {event.message}"])
+        if predictions is not None and state.phase != Phase.SAVING:
+            self._show_predictions(predictions.values, predictions.epoch)
+        chart.flush()  # one frame per batch for everything that changed
+        log.flush()
+        self._set_state(state)
+
+    def on_job_done(self, message: JobDone) -> None:
+        """A job's thread has ended: settle the training, or show a summary or a saved script."""
+        job = message.job
+        if job is self._job:
+            self._training_done(message.result, message.error)
+        elif job.group == "summary":
+            self._summary_done(message)
+        elif job.group == "export":
+            if message.error:  # a full disk or a read-only folder: said, not raised
+                self.notify(f"Export failed: {message.error}", severity="error")
+            elif message.result is not None:
+                path = self.exported_script = message.result
+                self.notify(f"{path.name}\nin {path.parent}", title="Plain-Keras script saved", timeout=8)
+
+    def _summary_done(self, message: JobDone) -> None:
         """Cache a built summary; show it if it still matches the form."""
-        self._summaries[message.key] = message.summary
+        if message.error:
+            if message.job is self._summary_job:
+                self.query_one(SummaryPane).show_message(f"could not build the model: {message.error}")
+            return
+        if message.result is None:
+            return  # stopped before it was built
+        key, summary = message.result
+        self._summaries[key] = summary
         form = self.query_one(ConfigForm)
-        if form.config is not None and summary_key(form.config) == message.key:
-            self.query_one(SummaryPane).show_summary(message.summary)
+        if form.config is not None and summary_key(form.config) == key:
+            self.query_one(SummaryPane).show_summary(summary)
         self.refresh_status()
-
-    def on_summary_failed(self, message: SummaryFailed) -> None:
-        """Say why the model could not be built."""
-        self.query_one(SummaryPane).show_message(f"could not build the model: {message.reason}")
 
     # ----------------------------------------------------------------- training
 
     def _reset_run(self, config: Config) -> None:
         """Clear the panes for a new run of ``config``."""
         self.history = []
-        self.final = None
-        self.failure = ""
         self.last_record = None
-        self._compiled = False
-        self._rate_marks.clear()
-        self._rate = 0.0
-        self._compile_s = 0.0
         self._predicted_epoch = None
-        self._resume.set()
         self.query_one(LossChart).reset(config.epochs)
         log = self.query_one(EpochLog)
         log.clear()
@@ -411,132 +431,32 @@ class LabScreen(LeanScreen):
         self._show_sequence(config)
 
     def _start(self) -> None:
-        """Start the training worker for ``run_config``."""
-        assert self.run_config is not None
-        self.phase = "starting"
-        self.refresh_status()
-        self.run_training(self.run_config)
+        """Start the training job for ``run_config``."""
+        config = self.run_config
+        assert config is not None
+        store = getattr(self.app, "run_store", None)
 
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def run_training(self, config: Config) -> None:
-        """Train in this thread; events reach the UI in batches; TrainingDone when really done."""
-        worker = get_current_worker()
-        batcher = Batcher(lambda events: self.post_message(TrainingProgress(events)), interval=BATCH_SECONDS)
-        resume = self._resume
+        def train(job: Job, report: Any) -> dict:
+            return run_experiment(config, report, job.should_stop, store=store)
 
-        def should_stop() -> bool:
-            while not resume.is_set() and not worker.is_cancelled:  # paused: hold the engine here
-                resume.wait(0.05)
-            return worker.is_cancelled
+        self._job = self.training.start(self, train)
 
-        store = getattr(self.app, "run_store", None)  # the run store (issue 6) plugs in here
-        extra = {"store": store} if store is not None else {}
+    def _training_done(self, record: dict | None, error: str | None) -> None:
+        """The training thread has ended: settle the final state and unlock the form."""
+        self.last_record = record
+        status = record.get("status") if record is not None else None
+        failure = error or (str(record.get("error") or "") if record is not None else "")
+        state = progress.ended(self.state, status, failure)
+        if state.phase == Phase.DIVERGED:
+            self.query_one(EpochLog).add_notes([f"diverged: {state.failure}"])
+        elif error:
+            self.query_one(EpochLog).add_notes([f"failed: {error}"])
+        self._set_state(state)
+        self._unlock_form()
 
-        def experiment() -> dict | None:
-            with _keras_lock:
-                if should_stop():
-                    return None
-                return run_experiment(config, batcher, should_stop, **extra)
-
-        record, error = None, None
-        try:
-            # If the app is quitting, stop waiting on a compile that cannot be interrupted.
-            record = run_in_daemon(experiment, give_up=lambda: worker.is_cancelled and self.app.quitting)
-        except Exception as exc:  # shown to the user, never raised into Textual
-            error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-        finally:
-            batcher.flush()
-            self.post_message(TrainingDone(record, error))
-
-    def on_training_progress(self, message: TrainingProgress) -> None:
-        """Apply a batch of engine events; panes redraw on their own ticks, not per event."""
-        chart, log = self.query_one(LossChart), self.query_one(EpochLog)
-        predictions: Predictions | None = None
-        deterministic = self.app.deterministic
-        for event in message.events:
-            if isinstance(event, Epochs):
-                self.history.extend(event.losses)
-                chart.extend(event.losses)
-                log.add_epochs(event.losses)
-                if self._compiled:
-                    self._rate_marks.append((time.monotonic(), event.last))
-            elif isinstance(event, Predictions):
-                predictions = event
-            elif isinstance(event, Started):
-                if self.phase == "starting":
-                    self.phase = "compiling"
-            elif isinstance(event, Compiling):
-                log.add_notes([f"compiling ({event.how})…"])
-                if self.phase == "starting":
-                    self.phase = "compiling"
-            elif isinstance(event, Compiled):
-                self._compiled = True
-                self._compile_s = event.seconds
-                self._rate_marks.append((time.monotonic(), len(self.history)))
-                log.add_notes(["compiled" if deterministic else f"compiled in {event.seconds:.2f} s"])
-                if self.phase in ("starting", "compiling"):
-                    self.phase = "training"
-            elif isinstance(event, Finished):
-                self.final = event
-                self.phase = "saving"  # the worker ends once the run store has the record and model
-                length = len(self.run_config.problem.targets[0]) if self.run_config else len(event.targets)
-                self._show_predictions(event.predictions[:length], len(event.history))
-                notes = [f"finished: {len(event.history):,} epochs"]
-                if not deterministic:
-                    notes.append(f"{event.wall_s:.2f} s · {event.epochs_per_s:,.0f} epochs/s")
-                notes.append(f"final loss {event.history[-1]:.4e}" if event.history else "no epochs")
-                log.add_notes(notes)
-            elif isinstance(event, Cancelled):
-                self.final = event
-                log.add_notes([f"stopped after {event.epoch:,} epochs"])
-            elif isinstance(event, Failed):
-                self.final = event
-                self.failure = event.message
-                log.add_notes([f"failed: {event.message}"])
-        if predictions is not None and not isinstance(self.final, Finished):
-            self._show_predictions(predictions.values, predictions.epoch)
-        chart.flush()  # one frame per batch for everything that changed
-        log.flush()
-        self._update_rate()
-        self.refresh_status()
-
-    def on_training_done(self, message: TrainingDone) -> None:
-        """The worker thread has ended: settle the final state and unlock the form."""
-        self.last_record = record = message.record
-        if message.error:
-            self.failure = message.error
-            self.query_one(EpochLog).add_notes([f"failed: {message.error}"])
-            self._finish_run("failed")
-        elif record is not None and record.get("status") == "diverged":
-            self.failure = str(record.get("error") or "the loss is no longer a finite number")
-            self.query_one(EpochLog).add_notes([f"diverged: {self.failure}"])
-            self._finish_run("diverged")
-        elif isinstance(self.final, Finished):
-            self._finish_run("finished")
-        elif isinstance(self.final, Failed):
-            self._finish_run("failed")
-        else:
-            self._finish_run("stopped")
-
-    def _finish_run(self, phase: str) -> None:
-        """Settle on a final phase and unlock the form."""
-        self._resume.set()
-        self.phase = phase
-        form = self.query_one(ConfigForm)
-        form.disabled = False
-        self.refresh_status()
-
-    def _update_rate(self) -> None:
-        """Epochs per second over about the last second of training."""
-        marks = self._rate_marks
-        if len(marks) < 2:
-            return
-        now = marks[-1][0]
-        while len(marks) > 2 and now - marks[1][0] >= 1.0:
-            marks.popleft()
-        (t0, e0), (t1, e1) = marks[0], marks[-1]
-        if t1 > t0:
-            self._rate = (e1 - e0) / (t1 - t0)
+    def _unlock_form(self) -> None:
+        """Let the settings be edited again."""
+        self.query_one(ConfigForm).disabled = False
 
     # ----------------------------------------------------------------- panes
 
@@ -550,11 +470,10 @@ class LabScreen(LeanScreen):
                 return  # the last run's predictions still answer this sequence: keep them
             config = form.config
         try:
-            problem = config.problem
+            inputs, targets = config.first_sequence
         except Exception:
             return
-        inputs, targets = problem.inputs[0].tolist(), problem.targets[0].tolist()
-        self.query_one(PredictionTable).show(inputs, targets, None)
+        self.query_one(PredictionTable).show(inputs.tolist(), targets.tolist(), None)
         self._predicted_epoch = None
         self.query_one(PredictionTable).border_subtitle = ""
 
@@ -569,64 +488,32 @@ class LabScreen(LeanScreen):
         """Show predictions after ``epoch`` beside the run's inputs and targets."""
         if self.run_config is None:
             return
-        problem = self.run_config.problem
-        inputs, targets = problem.inputs[0].tolist(), problem.targets[0].tolist()
+        inputs, targets = (part.tolist() for part in self.run_config.first_sequence)
         table = self.query_one(PredictionTable)
         table.show(inputs, targets, list(values)[: len(targets)], epoch)
         self._predicted_epoch = epoch
         table.border_subtitle = f"{self.run_config.topology} · epoch {epoch:,}"
 
     def refresh_status(self) -> None:
-        """Rewrite the status line from the current state."""
+        """Rewrite the status line from the training state, or from the form when idle."""
         status = self.query_one(StatusBar)
         app = self.app
-        deterministic = app.deterministic
-        config = self.run_config
-        total = config.epochs if config else 0
-        epoch = len(self.history)
-        loss = f" · loss {self.history[-1]:.4e}" if self.history else ""
-        phase = self.phase
-        if phase == "idle":
-            if self.invalid:
-                status.show("invalid", f"can't train: {self.invalid}")
-            elif app.tf_failed:
-                status.show("failed", f"TensorFlow could not be loaded: {app.tf_failed}")
-            elif not app.tf_ready:
-                status.show("loading", "loading TensorFlow… ctrl+r already works: training starts once it is ready")
+        if self.phase != Phase.IDLE:
+            status.show(*progress.status(self.state, timings=not app.deterministic))
+        elif self.invalid:
+            status.show("invalid", f"can't train: {self.invalid}")
+        elif app.tf_failed:
+            status.show("failed", f"TensorFlow could not be loaded: {app.tf_failed}")
+        elif not app.tf_ready:
+            status.show("loading", "loading TensorFlow… ctrl+r already works: training starts once it is ready")
+        else:
+            form = self.query_one(ConfigForm)
+            if form.config is None:
+                status.show("invalid", "fix the highlighted settings to train")
             else:
-                form = self.query_one(ConfigForm)
-                if form.config is None:
-                    status.show("invalid", "fix the highlighted settings to train")
-                else:
-                    c = form.config.resolved()
-                    status.show("idle", f"ready · ctrl+r trains {c.topology} for {c.epochs:,} epochs")
-        elif phase == "waiting":
-            status.show("waiting", "loading TensorFlow… training starts as soon as it is ready")
-        elif phase in ("starting", "compiling"):
-            status.show("compiling", "compiling the training step…")
-        elif phase == "training":
-            rate = "" if deterministic or not self._rate else f" · {self._rate:,.0f} epochs/s"
-            status.show("training", f"training epoch {epoch:,} of {total:,}{rate}{loss}")
-        elif phase == "paused":
-            status.show("paused", f"paused at epoch {epoch:,} of {total:,}{loss} · space resumes")
-        elif phase == "stopping":
-            status.show("stopping", f"stopping at epoch {epoch:,} of {total:,}…")
-        elif phase == "saving":
-            status.show("saving", f"trained {epoch:,} epochs{loss} · saving the run…")
-        elif phase == "finished":
-            final = self.final
-            timing = ""
-            if isinstance(final, Finished) and not deterministic:
-                timing = f" · {final.wall_s:.2f} s · {final.epochs_per_s:,.0f} epochs/s"
-            final_loss = f"{self.history[-1]:.4e}" if self.history else "n/a"
-            status.show("finished", f"finished · final loss {final_loss} · {epoch:,} epochs{timing}")
-        elif phase == "stopped":
-            status.show("stopped", f"stopped at epoch {epoch:,} of {total:,}{loss}")
-        elif phase == "failed":
-            status.show("failed", f"failed: {self.failure}")
-        elif phase == "diverged":
-            status.show("failed", f"diverged: {self.failure}")
-        if deterministic:
+                c = form.config.resolved()
+                status.show("idle", f"ready · ctrl+r trains {c.topology} for {c.epochs:,} epochs")
+        if app.deterministic:
             device = ""
         elif app.tf_ready:
             device = app.device
@@ -634,11 +521,5 @@ class LabScreen(LeanScreen):
             device = "no TensorFlow"
         else:
             device = ""
-        summary = self.query_one(SummaryPane)
-        params = summary.border_subtitle or ""
+        params = self.query_one(SummaryPane).border_subtitle or ""
         status.show_device(" · ".join(part for part in (params, device) if part))
-
-    def watch_phase(self, phase: str) -> None:
-        """Keep the status line in step with the phase."""
-        if self.is_mounted:
-            self.refresh_status()

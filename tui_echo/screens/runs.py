@@ -13,14 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ..core.config import Config
+from ..core.formatting import format_loss
+from ..core.runs import RunError
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
 from .base import LeanScreen
-
-
-def loss_text(loss: float | None) -> str:
-    """``1.2345e-03``, or ``-``."""
-    return "-" if loss is None else f"{loss:.4e}"
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -47,6 +44,7 @@ class ConfirmDelete(ModalScreen[bool]):
 class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
+    HELP_TITLE = "saved run keys"
     BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
 
     def __init__(self, record: dict[str, Any]) -> None:
@@ -95,6 +93,7 @@ class RunView(LeanScreen):
 class RunsScreen(LeanScreen):
     """Every run in the store, newest first."""
 
+    HELP_TITLE = "runs keys"
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
@@ -121,15 +120,26 @@ class RunsScreen(LeanScreen):
         return getattr(self.app, "run_store", None)
 
     def reload(self) -> None:
-        """Read the store again."""
+        """Read the store again; folders that are not readable runs are counted and the first named."""
         table = self.query_one(DataTable)
         table.clear()
-        runs = self.store.list() if self.store is not None else []
+        runs, problems = self.store.scan() if self.store is not None else ([], [])
         for run in runs:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
-            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", loss_text(run.final_loss), key=run.id)
+            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", format_loss(run.final_loss), key=run.id)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
-        self.query_one("#runs-status", Static).update(f"{len(runs)} runs in {where}")
+        status = Text(f"{len(runs)} runs in {where}" if runs
+                      else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
+        if problems:
+            status.append(f" · {len(problems)} skipped: {problems[0]}", style="bold")
+        self.query_one("#runs-status", Static).update(status)
+        self.refresh_bindings()  # Open and Delete only with a run to act on
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Open and Delete only when there is a run."""
+        if action in ("open", "delete"):
+            return self.query_one(DataTable).row_count > 0
+        return True
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)
@@ -153,6 +163,10 @@ class RunsScreen(LeanScreen):
             self.notify(f"Run {run_id} is gone", severity="warning")
             self.reload()
             return
+        except RunError as error:  # changed on disk since it was listed
+            self.notify(f"Run {run_id} cannot be read: {error}", severity="warning", markup=False)
+            self.reload()
+            return
         self.app.push_screen(RunView(record))
 
     def action_delete(self) -> None:
@@ -166,7 +180,7 @@ class RunsScreen(LeanScreen):
                 try:
                     self.store.remove(run_id)
                 except (KeyError, OSError) as error:
-                    self.notify(f"Could not delete {run_id}: {error}", severity="error")
+                    self.notify(f"Could not delete {run_id}: {error}", severity="error", markup=False)
                 else:
                     self.notify(f"Deleted run {run_id}")
                 self.reload()

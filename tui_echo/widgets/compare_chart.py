@@ -1,4 +1,4 @@
-"""Several loss curves on one log-scale braille chart, one colour per series, with a legend.
+"""Several loss curves on one braille chart, one colour (or, without colour, one mark) per series, with a legend.
 
 The lab's ``LossChart`` draws one long curve incrementally; a comparison holds a few short ones,
 so this widget simply re-bins every series per frame (a few thousand points at most) and redraws
@@ -7,24 +7,26 @@ at a bounded rate.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
 
-from .loss_chart import _DOTS, LABEL_WIDTH, LossChart, curve_dots, glyphs_for
+from ..core.formatting import format_loss
+from .chart_base import LABEL_WIDTH, ChartBase, columns_of, ema, glyphs_for, monochrome, raster, styled_row, y_labels, y_range
 
 # One colour per topology, in registry order (readable on dark and light themes).
 PALETTE = ("#f0a35e", "#6cb6ff", "#7ee787", "#d2a8ff", "#ff7b72", "#e3b341")
 
 
-class CompareChart(Widget, can_focus=True):
-    """Loss against epoch for several named series; y on a log scale, a legend on the first row."""
+class CompareChart(ChartBase):
+    """Loss against epoch for several named series; y on a log scale, a legend on the first row.
 
-    COMPONENT_CLASSES = {"compare-chart--axis", "compare-chart--empty"}
+    In colour each series has its colour; without colour (``NO_COLOR`` or ``--ascii``) each is
+    drawn with its own mark (``*``, ``+``, ``o``, ``x`` in ASCII), which the legend shows.
+    """
+
+    COMPONENT_CLASSES = {"compare-chart--axis", "compare-chart--empty", "compare-chart--cursor"}
     FPS = 10
 
     def __init__(self, names: list[str], *, labels: dict[str, str] | None = None, id: str | None = None) -> None:
@@ -37,11 +39,25 @@ class CompareChart(Widget, can_focus=True):
         self.planned = 0
         self._dirty = False
 
+    def epochs(self) -> int:
+        return max((len(v) for v in self.series.values()), default=0)
+
+    def full_span(self) -> int:
+        return max(self.planned, self.epochs(), 1)
+
+    def cursor_text(self, epoch: int) -> str:
+        readings = [
+            f"{self.labels.get(name, name)} {format_loss(values[epoch])}"
+            for name, values in self.series.items() if epoch < len(values)
+        ]
+        return f"ep {epoch + 1:,}: " + ", ".join(readings)
+
     def reset(self, names: list[str], planned_epochs: int) -> None:
-        """Forget every curve; ``names`` will be drawn, the x axis runs to ``planned_epochs``."""
+        """Forget every curve (and any zoom or cursor); ``names`` will be drawn, the x axis runs to ``planned_epochs``."""
         self.series = {name: [] for name in names}
         self.planned = planned_epochs
-        self.refresh()
+        self.window, self.cursor = None, None
+        self.view_changed()
 
     def extend(self, name: str, losses: tuple[float, ...] | list[float]) -> None:
         """Append epochs' losses to one series; drawn on the next tick."""
@@ -56,6 +72,8 @@ class CompareChart(Widget, can_focus=True):
         """Redraw now if data arrived."""
         if self._dirty:
             self._dirty = False
+            if self.cursor is not None:
+                self.border_subtitle = self.view_text()
             self.refresh()
 
     def render_lines(self, crop):  # noqa: ANN001, ANN201 - Textual's signature
@@ -70,17 +88,26 @@ class CompareChart(Widget, can_focus=True):
         base = self.rich_style
         return lines[y].crop_extend(0, width, base) if y < len(lines) else Strip.blank(width, base)
 
+    def _marks(self) -> dict[str, str] | None:
+        """Each series' mark when colour cannot tell them apart, else None."""
+        if not monochrome(self):
+            return None
+        marks = glyphs_for(self).marks
+        return {name: marks[i % len(marks)] for i, name in enumerate(self.names)}
+
     def _legend(self, base: Style) -> Strip:
-        """``━━ one-to-one  ━━ many-to-one …`` in each series' colour."""
+        """``━━ one-to-one  ━━ many-to-one …`` in each series' colour, or ``* 1:1  + n:1 …``."""
         segments = [Segment(" " * LABEL_WIDTH, base)]
         names = list(self.series)
         if sum(len(n) + 5 for n in names) > self.content_size.width - LABEL_WIDTH:
             shown = [self.labels.get(n, n) for n in names]
         else:
             shown = names
+        marks = self._marks()
         line = glyphs_for(self).line
         for name, label in zip(names, shown):
-            segments.append(Segment(f"{line} ", base + Style(color=self.colours.get(name, PALETTE[0]))))
+            sample = f"{marks.get(name, '?')} " if marks else f"{line} "
+            segments.append(Segment(sample, base + Style(color=self.colours.get(name, PALETTE[0]))))
             segments.append(Segment(f"{label}  ", base))
         return Strip(segments)
 
@@ -89,61 +116,59 @@ class CompareChart(Widget, can_focus=True):
         width, height = self.content_size
         base = self.rich_style
         axis = base + self.get_component_rich_style("compare-chart--axis", partial=True)
-        logs = {}
+        rows, cols = height - 2, width - LABEL_WIDTH
+        origin, span = self.shown()
+        columns = {}
         for name, losses in self.series.items():
             values = np.asarray(losses, dtype=np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
-                logs[name] = np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
-        finite = [v[~np.isnan(v)] for v in logs.values()]
-        finite = [v for v in finite if len(v)]
-        rows, cols = height - 2, width - LABEL_WIDTH
-        if not finite or rows < 2 or cols < 4:
+                logs = np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
+            binned = columns_of(logs, origin, span, max(1, cols) * 2)
+            if len(binned.used):
+                columns[name] = binned if self.log else type(binned)(binned.used, 10**binned.lo, 10**binned.hi, 10**binned.mean)
+        if not columns or rows < 2 or cols < 4:
             empty = base + self.get_component_rich_style("compare-chart--empty", partial=True)
             message = "the loss curves draw here while training"
             pad = max(0, (width - len(message)) // 2)
             return [self._legend(base)] + [Strip.blank(width, base)] * max(0, height // 2 - 1) + [
                 Strip([Segment(" " * pad + message[:width], empty)])]
-        low = math.floor(min(v.min() for v in finite))
-        high = math.ceil(max(v.max() for v in finite))
-        if high == low:
-            high = low + 1
-        total = max(self.planned, max(len(v) for v in logs.values()), 1)
-        dot_rows, dot_cols = rows * 4, cols * 2
-        grid = np.zeros((rows, cols), dtype=np.uint8)
-        owner = np.full((rows, cols), -1, dtype=np.int16)
-        names = list(logs)
-        for index, name in enumerate(names):
-            values = logs[name]
-            if not len(values) or np.isnan(values).all():
-                continue
-            column = (np.arange(len(values)) * dot_cols) // total
-            keep = ~np.isnan(values)
-            column, kept = column[keep], values[keep]
-            starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
-            used = column[starts]
-            lo = np.minimum.reduceat(kept, starts)
-            hi = np.maximum.reduceat(kept, starts)
-            last = kept[np.r_[starts[1:] - 1, len(kept) - 1]]
-            for x, r in curve_dots(used, lo, hi, last, low, high, dot_rows, dot_cols):
-                cells_r, cell_c = r // 4, x // 2
-                np.bitwise_or.at(grid, (cells_r, np.full(len(r), cell_c)), _DOTS[r % 4, x % 2])
-                owner[cells_r, cell_c] = index  # a shared cell takes the colour drawn last
-        labels = LossChart._labels(low, high, rows)
-        styles = [base + Style(color=self.colours.get(name, PALETTE[0])) for name in names]
+        low, high = y_range(self.log, [float(c.lo.min()) for c in columns.values()], [float(c.hi.max()) for c in columns.values()])
         glyphs = glyphs_for(self)
-        lines = [self._legend(base)]
+        marks = self._marks()
+        names = list(self.series)
+        cells = np.array(glyphs.cells, dtype=object)
+        chars = np.full((rows, cols), " ", dtype=object)
+        # Which style each cell takes: 0 empty, 1 + i series i, 1 + n + i series i's faint raw curve
+        # (under smoothing); a cell two series share shows the one drawn last.
+        owner = np.zeros((rows, cols), dtype=np.int16)
+        count = len(names)
+        if self.smoothing:
+            for index, name in enumerate(names):
+                if name in columns:
+                    c = columns[name]
+                    grid = raster([(c.used, c.lo), (c.used, c.hi)], low, high, rows, cols)
+                    drawn = grid > 0
+                    chars[drawn], owner[drawn] = cells[grid[drawn]], 1 + count + index
+        for index, name in enumerate(names):
+            if name not in columns:
+                continue
+            c = columns[name]
+            lines = [(c.used, ema(c.mean, self.smoothing))] if self.smoothing else [(c.used, c.lo), (c.used, c.hi)]
+            grid = raster(lines, low, high, rows, cols)
+            drawn = grid > 0
+            chars[drawn] = marks[name] if marks else cells[grid[drawn]]  # marks: the shape tells series apart
+            owner[drawn] = 1 + index
+        colours = [Style(color=self.colours.get(name, PALETTE[0])) for name in names]
+        styles = [base, *(base + colour for colour in colours), *(base + colour + Style(dim=True) for colour in colours),
+                  base + self.get_component_rich_style("compare-chart--cursor", partial=True)]
+        cursor = self.cursor_column(origin, span, cols)
+        labels = y_labels(self.log, low, high, rows)
+        out = [self._legend(base)]
         for row in range(rows):
-            segments = [Segment(glyphs.gutter(labels.get(row)), axis)]
-            run, run_owner = [], None
-            for c in range(cols):
-                o = int(owner[row, c])
-                if o != run_owner and run:
-                    segments.append(Segment("".join(run), styles[run_owner] if run_owner >= 0 else base))
-                    run = []
-                run_owner = o
-                run.append(glyphs.cells[int(grid[row, c])])
-            if run:
-                segments.append(Segment("".join(run), styles[run_owner] if run_owner >= 0 else base))
-            lines.append(Strip(segments))
-        lines.append(Strip([Segment(glyphs.x_axis(total, cols), axis)]))
-        return lines
+            row_chars, row_owners = chars[row].tolist(), owner[row].tolist()
+            if cursor is not None:
+                row_chars[cursor] = row_chars[cursor] if row_owners[cursor] else glyphs.cursor
+                row_owners[cursor] = len(styles) - 1
+            out.append(Strip([Segment(glyphs.gutter(labels.get(row)), axis), *styled_row(row_chars, row_owners, styles)]))
+        out.append(Strip([Segment(glyphs.x_axis(origin + 1, origin + span, cols), axis)]))
+        return out

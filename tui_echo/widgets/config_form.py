@@ -11,65 +11,31 @@ from dataclasses import dataclass, fields
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
-from ..core.cells import CELLS
-from ..core.config import ENGINES, RULES, Config, ConfigError
+from ..core.config import RULES, Config, ConfigError
+from ..core.rules import Choice
+from ..core.settings import BY_NAME, SETTINGS
 from ..core.tasks import TASKS
 from ..core.topologies import TOPOLOGIES
 
-# Every setting the pane shows, in order: name -> (label, kind). Inputs are typed and checked as
-# they change; choices come from the core's registries, so a new task or cell appears here by itself.
-ROWS = {
-    "task": ("task", "choice"),
-    "delay": ("delay", "input"),
-    "sequences": ("seqs", "input"),
-    "length": ("length", "input"),
-    "units": ("units", "input"),
-    "cell": ("cell", "choice"),
-    "layers": ("layers", "input"),
-    "bidirectional": ("bidir", "flag"),  # (labels fit a 7-column grid)
-    "epochs": ("epochs", "input"),
-    "batch_size": ("batch", "input"),
-    "lr": ("lr", "input"),
-    "seed": ("seed", "input"),
-    "engine": ("engine", "choice"),
-}
-FIELDS = tuple(name for name, (_, kind) in ROWS.items() if kind == "input")
-CHOICES = {
-    "task": tuple(TASKS),
-    "cell": tuple(CELLS),
-    "engine": ENGINES,
-}
-TIPS = {
-    "task": "what the network must learn (random tasks draw many sequences from the seed)",
-    "delay": "delayed echo: output x[t-k] (0 before); 1 to length - 1",
-    "sequences": "random sequences to train on, 1 to 100,000 (fixed-data tasks use one)",
-    "length": "sequence length, 1 to 1,000",
-    "units": "units per recurrent layer, 1 to 1,024 (empty: the length)",
-    "cell": "the recurrent cell: LSTM, GRU or SimpleRNN",
-    "layers": "stacked recurrent layers, 1 to 4",
-    "bidirectional": "wrap each recurrent layer in Bidirectional (space toggles)",
-    "epochs": "1 to 1,000,000 (empty: the task's or topology's default)",
-    "batch_size": "1 to the number of samples (empty: the default)",
-    "lr": "Adam learning rate, above 0 and at most 10 (empty: the task's default)",
-    "seed": "0 to 2,147,483,647",
-    "engine": "fast: many epochs per compiled call; fit: Keras' model.fit, the reference",
-}
-LABELS = {name: label for name, (label, _) in ROWS.items()} | {
-    "batch_size": "batch size",
-    "lr": "learning rate",
-    "sequences": "sequences",
-    "bidirectional": "bidirectional",
-    "topology": "topology",
-}
+# Every setting the pane shows, in the spec's order (the topology has its own radio list above).
+ROWS = tuple(s for s in SETTINGS if s.form in ("input", "choice", "flag"))
+FIELDS = tuple(s.name for s in ROWS if s.form == "input")
+CHOICES = {s.name: s.rule.options for s in ROWS if s.form == "choice" and isinstance(s.rule, Choice)}
 NAMES = tuple(TOPOLOGIES)
 
 
 def _shown(value: object) -> str:
     return "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def _named(field: str) -> str:
+    """How a message names a setting: its title, else its label."""
+    return BY_NAME[field].message_name if field in BY_NAME else field
 
 
 def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None, dict[str, str]]:
@@ -84,7 +50,7 @@ def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None,
             try:
                 RULES[name].parse(name, value)
             except ConfigError as error:
-                errors[name] = f"{LABELS.get(name, name)} {error.reason}"
+                errors[name] = f"{_named(name)} {error.reason}"
     shaping = {"topology", "task", "length", "sequences", "delay"}  # what the sample count depends on
     if "batch_size" in given and "batch_size" not in errors and not errors.keys() & shaping:
         # Its range depends on the other settings: check it against the ones that are valid.
@@ -92,7 +58,7 @@ def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None,
         try:
             Config.from_fields(context)
         except ConfigError as error:
-            errors.setdefault(error.field, f"{LABELS.get(error.field, error.field)} {error.reason}")
+            errors.setdefault(error.field, f"{_named(error.field)} {error.reason}")
         except Exception:
             pass  # reported below, once the other fields are fixed
     if errors:
@@ -100,13 +66,18 @@ def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None,
     try:
         return Config.from_fields(given), {}
     except ConfigError as error:
-        return None, {error.field: f"{LABELS.get(error.field, error.field)} {error.reason}"}
+        return None, {error.field: f"{_named(error.field)} {error.reason}"}
     except Exception as error:  # never let a form value crash the app
         return None, {"form": f"{type(error).__name__}: {error}"}
 
 
 class ConfigForm(VerticalScroll, can_focus=False):
     """Topology choice plus one compact input per setting, each with its own inline message."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Leave settings", id="leave-settings",
+                tooltip="Leave the settings: focus goes to the next pane, so single-letter keys work again"),
+    ]
 
     @dataclass
     class Changed(Message):
@@ -132,9 +103,10 @@ class ConfigForm(VerticalScroll, can_focus=False):
         # One grid for every row (label, field; a message under a bad field spans both):
         # fewer containers make the pane cheaper to repaint.
         with Grid(id="fields"):
-            for name, (label, kind) in ROWS.items():
-                yield Label(label, classes="field-label", id=f"label-{name}")
-                value, tip, id = getattr(config, name), TIPS[name], f"field-{name}"
+            for setting in ROWS:
+                name, kind = setting.name, setting.form
+                yield Label(setting.label, classes="field-label", id=f"label-{name}")
+                value, tip, id = getattr(config, name), setting.help, f"field-{name}"
                 if kind == "input":
                     yield Input(_shown(value), id=id, compact=True, select_on_focus=True, tooltip=tip)
                     yield Static("", id=f"error-{name}", classes="field-error")
@@ -156,16 +128,23 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._check()
 
     def _ascii_toggles(self) -> None:
-        """With ``--ascii``: "(*)"/"( )" and "[X]"/"[ ]" instead of block glyphs told apart by
-        colour alone (which NO_COLOR or a monochrome terminal would lose)."""
-        if not getattr(self.app, "ascii_only", False):
+        """Without colour (``--ascii`` or ``NO_COLOR``): "(*)"/"( )" and "[X]"/"[ ]" instead of
+        Textual's block glyphs, which tell on from off by colour alone."""
+        app = self.app
+        if not (getattr(app, "ascii_only", False) or app.no_color):
             return
+        dot = "*" if getattr(app, "ascii_only", False) else "●"
         for radio in self.query(RadioButton):
-            radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", "*" if radio.value else " ", ")"
+            radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", dot if radio.value else " ", ")"
             radio.refresh()
         for box in self.query(Checkbox):
             box.BUTTON_LEFT, box.BUTTON_INNER, box.BUTTON_RIGHT = "[", "X" if box.value else " ", "]"
             box.refresh()
+
+    def action_leave(self) -> None:
+        """Focus the first pane after the settings (a typed ``c`` then compares, not types)."""
+        outside = [w for w in self.screen.focus_chain if self not in w.ancestors_with_self]
+        self.screen.set_focus(outside[0] if outside else None)
 
     # ----------------------------------------------------------------- values
 
@@ -181,17 +160,18 @@ class ConfigForm(VerticalScroll, can_focus=False):
             field.name: getattr(self._initial, field.name) for field in fields(Config)
         }
         values["topology"] = self.topology
-        for name in CHOICES:
-            values[name] = str(self.query_one(f"#field-{name}", Select).value)
-        values["bidirectional"] = self.query_one("#field-bidirectional", Checkbox).value
-        for name in FIELDS:
-            values[name] = self.query_one(f"#field-{name}", Input).value.strip()
-        # Hidden where the task does not use them, so a stale value there cannot block training.
-        task = TASKS[str(values["task"])]
-        if task.name != "delay":
-            values["delay"] = self._initial.delay
-        if not task.random:
-            values["sequences"] = self._initial.sequences
+        task = TASKS[str(self.query_one("#field-task", Select).value)]
+        for setting in ROWS:
+            name = setting.name
+            if not setting.used_by(task):
+                # Hidden where the task does not use it, so a stale value there cannot block training.
+                values[name] = getattr(self._initial, name)
+            elif setting.form == "choice":
+                values[name] = str(self.query_one(f"#field-{name}", Select).value)
+            elif setting.form == "flag":
+                values[name] = self.query_one(f"#field-{name}", Checkbox).value
+            else:
+                values[name] = self.query_one(f"#field-{name}", Input).value.strip()
         return values
 
     def select_topology(self, name: str) -> None:
@@ -205,7 +185,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
             self.query_one(f"#field-{name}", Input).value = _shown(getattr(config, name))
         for name in CHOICES:
             self.query_one(f"#field-{name}", Select).value = getattr(config, name)
-        self.query_one("#field-bidirectional", Checkbox).value = config.bidirectional
+        for setting in ROWS:
+            if setting.form == "flag":
+                self.query_one(f"#field-{setting.name}", Checkbox).value = getattr(config, setting.name)
 
     def focus_field(self, name: str) -> None:
         """Move the cursor to a field (the topology list for ``topology``)."""
@@ -243,15 +225,17 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._ascii_toggles()
         task = TASKS[str(values["task"])]
         self.query_one("#task-help", Static).update(Text(task.description))
-        for part in ("label", "field"):  # the delay matters to the delayed echo only
-            self.query_one(f"#{part}-delay").display = values["task"] == "delay"
-        self.query_one("#label-sequences").display = task.random
-        self.query_one("#field-sequences").display = task.random
+        for setting in ROWS:  # e.g. the delay matters to the delayed echo only
+            for part in ("label", "field"):
+                self.query_one(f"#{part}-{setting.name}").display = setting.used_by(task)
         for name in (*FIELDS, "form"):
             message = self.query_one(f"#error-{name}", Static)
             text = errors.get(name, "")
             message.update(Text(f"⚠ {text}" if text else ""))
             message.display = bool(text)
+            if text and name != "form" and self.screen.focused is self.query_one(f"#field-{name}"):
+                # the message may fall below the pane's fold: scroll to it once it is laid out
+                self.call_after_refresh(message.scroll_visible, animate=False)
             if name != "form":
                 self.query_one(f"#field-{name}", Input).set_class(bool(text), "-invalid")
         unplaced = {k: v for k, v in errors.items() if k not in FIELDS}

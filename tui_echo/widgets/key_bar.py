@@ -42,10 +42,16 @@ class KeyBar(Widget):
             refresh_apart(self)
 
     def entries(self) -> list[tuple[str, str, str, bool]]:
-        """(key, shown key, description, enabled) for each binding to show, one per action."""
+        """(key, shown key, description, enabled) for each binding to show, one per action.
+
+        The screen's and the app's keys first, then the focused widget's (a chart's six keys
+        pushed Stop, Pause and Help off a 60-column footer).
+        """
         seen: set[str] = set()
         shown: list[tuple[str, str, str, bool]] = []
-        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        active = self.screen.active_bindings.values()
+        mine = (self.screen, self.app)
+        for _node, binding, enabled, _tooltip in sorted(active, key=lambda entry: entry[0] not in mine):
             if not binding.show or binding.action in seen or binding.key == self.app.COMMAND_PALETTE_BINDING:
                 continue
             seen.add(binding.action)

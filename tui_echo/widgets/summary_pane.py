@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rich import box
 from rich.console import Group
 from rich.table import Table
@@ -14,19 +12,14 @@ from textual.widgets import Static
 from ..core.summary import Summary, shape_text
 
 
-def layer_name(name: str) -> str:
-    """Keras' automatic layer name without the per-process counter (``lstm_3`` -> ``lstm``)."""
-    return re.sub(r"_\d+$", "", name)
-
-
 ASCII_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)  # SIMPLE_HEAD in ASCII
 
 
 def summary_renderable(summary: Summary, *, ascii_only: bool = False) -> Group:
     """A compact Keras-style table, then totals and each layer's parameter count written out.
 
-    The layer column shows the type; formulas use the layer's name without Keras' per-process
-    counter (``lstm_7`` -> ``lstm``), so the pane reads the same in every run.
+    The layer column shows the type; formulas use the layer's name, which the topology fixes
+    (``lstm``, or ``lstm_1``, ``lstm_2`` when stacked), so the pane reads the same in every run.
     """
     table = Table(box=ASCII_HEAD if ascii_only else box.SIMPLE_HEAD, expand=True, padding=(0, 0), pad_edge=False, show_edge=False)
     table.add_column("Layer (type)", ratio=1, overflow="fold")
@@ -38,7 +31,7 @@ def summary_renderable(summary: Summary, *, ascii_only: bool = False) -> Group:
     lines = [Text.assemble(("Total params ", "bold"), f"{summary.total:,}", ("  trainable ", "dim"), f"{summary.trainable:,}")]
     for row in summary.layers:
         if row.formula:
-            lines.append(Text.assemble((f"{layer_name(row.name)}: ", "dim"), row.formula))
+            lines.append(Text.assemble((f"{row.name}: ", "dim"), row.formula))
     return Group(table, *lines)
 
 

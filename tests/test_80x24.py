@@ -1,0 +1,135 @@
+"""Every screen at 80×24, in colour, with ``NO_COLOR`` and with ``--ascii``.
+
+One real comparison (20 epochs of each topology) and one explainer run are made once per module;
+the screens are then shown with those results handed to them in place of their workers, so each
+picture needs no training and reads the same on every machine. Review the pictures (``rsvg-convert``
+the SVGs in ``__snapshots__/test_80x24``) before ``--snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from textual.widgets import DataTable
+
+from tui_echo.app import EchoApp
+from tui_echo.core import engine, explain
+from tui_echo.core.compare import compare, configs_for
+from tui_echo.core.config import Config
+from tui_echo.core.events import Epochs
+from tui_echo.core.topologies import TOPOLOGIES
+from tui_echo.screens import compare as compare_screen
+from tui_echo.screens.compare import CompareScreen
+from tui_echo.screens.explain import ExplainScreen
+from tui_echo.screens.runs import RunsScreen, RunView
+
+from test_app import screen_text  # noqa: E402  (tests/ is on sys.path)
+
+SIZE = (80, 24)
+CONFIG = Config(topology="many-to-many", epochs=20, seed=0)
+MODES = ("colour", "no_color", "ascii")
+SCREENS = ("lab", "compare", "runs", "run", "explainer")
+
+
+@pytest.fixture(scope="module")
+def results():
+    """Run records of a real 20-epoch comparison, and the explainer's facts for CONFIG."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "XLA", "never")
+        patch.setattr(engine, "_loops", type(engine._loops)())
+        records = compare(configs_for(CONFIG, TOPOLOGIES))
+        config = CONFIG.resolved()
+        facts = (explain.shapes(config), explain.timedistributed_equivalence(config))
+    return records, facts
+
+
+@pytest.fixture
+def open_screen(results, monkeypatch, tmp_path):
+    """``open_screen(name, mode)`` -> (app, run_before): the app, and what shows screen ``name``."""
+    records, facts = results
+
+    by_topology = {record["topology"]: record for record in records}
+
+    def fake_experiment(config, on_event, should_stop, **kwargs):  # the real results, at once
+        record = by_topology[config.topology]
+        on_event(Epochs(1, tuple(record["history"]), 0.0))
+        return record
+
+    monkeypatch.setattr(compare_screen, "run_experiment", fake_experiment)
+    monkeypatch.setattr(explain, "shapes", lambda config: facts[0])
+    monkeypatch.setattr(explain, "timedistributed_equivalence", lambda config: facts[1])
+    monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(tmp_path / "runs"))  # an empty store
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+    def make(name: str, mode: str, *, help: bool = False):
+        if mode == "no_color":
+            monkeypatch.setenv("NO_COLOR", "1")  # App.__init__ reads (and removes) it
+        app = EchoApp(config=CONFIG, deterministic=True, load_tensorflow=False, ascii_only=mode == "ascii")
+        screens = {
+            "lab": lambda: None,
+            "compare": lambda: CompareScreen(CONFIG, app.training),
+            "runs": RunsScreen,
+            "run": lambda: RunView(records[2]),
+            "explainer": lambda: ExplainScreen(CONFIG.resolved(), app.training),
+        }
+
+        async def run_before(pilot) -> None:
+            screen = screens[name]()
+            if screen is not None:
+                await app.push_screen(screen)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.3)  # the charts draw on their 10 Hz tick
+            if help:
+                await pilot.press("question_mark")
+            await pilot.pause()
+
+        return app, run_before
+
+    return make
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", SCREENS)
+def test_screen(snap_compare, open_screen, name: str, mode: str) -> None:
+    app, run_before = open_screen(name, mode)
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["lab", "compare", "runs", "explainer"])
+def test_help(snap_compare, open_screen, name: str, mode: str) -> None:
+    app, run_before = open_screen(name, mode, help=True)
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+NUMBER = re.compile(r"^-?[\d,]*\.?\d+(e[-+]?\d+)?$")
+
+
+def cut_cells(app: EchoApp) -> list[str]:
+    """Numbers in the screen's tables shown in part: cut by a column, or by the table's edge."""
+    lines = screen_text(app).splitlines()
+    cut = [line.strip() for line in lines if re.search(r"\d[…~]", line)]
+    for table in app.screen.query(DataTable):
+        region = table.content_region
+        for index, row_key in enumerate(table.rows):
+            y = region.y + table.header_height + index - int(table.scroll_y)
+            if not region.y <= y < region.bottom:
+                continue
+            shown = lines[y][region.x : region.right].rstrip(" |│#▁▂▃▄▅▆▇█")
+            for cell in map(str, table.get_row(row_key)):
+                if NUMBER.match(cell) and cell not in shown:
+                    cut += [cell for k in range(1, len(cell)) if shown.endswith(cell[:k])][:1]
+    return cut
+
+
+@pytest.mark.parametrize("name", SCREENS)
+async def test_no_number_in_a_table_is_cut(open_screen, name: str) -> None:
+    app, run_before = open_screen(name, "colour")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_before(pilot)
+        assert cut_cells(app) == []
+        if name == "compare":
+            for _ in range(12):  # sorted by each column in turn
+                await pilot.press("s")
+                assert cut_cells(app) == []

@@ -1,0 +1,209 @@
+"""A training's progress as a pure reducer: engine events in, a frozen ``RunState`` out.
+
+The lab and the compare screen keep one ``RunState`` per training and replace it with
+``advance(state, event, now)`` for every engine event, and with ``paused``/``resumed``/
+``stopping``/``ended`` for what the person or the worker's end decide. ``status`` writes the
+status line from a state alone, so everything a screen says about a run is tested here, without
+Textual or Keras.
+
+Throughput has one definition: epochs per second of training time over about the last second,
+compilation and pauses left out (a resume starts a fresh window).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .formatting import format_loss
+from .events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started
+
+RATE_WINDOW_S = 1.0
+
+
+class Phase(str, enum.Enum):
+    """Where a training is; compares equal to its name (``Phase.TRAINING == "training"``)."""
+
+    IDLE = "idle"
+    WAITING = "waiting"  # for TensorFlow to load
+    STARTING = "starting"
+    COMPILING = "compiling"
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    SAVING = "saving"  # every epoch ran; the run store is writing the record and model
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    DIVERGED = "diverged"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def running(self) -> bool:
+        """A training is waiting, starting, running, paused, stopping or saving."""
+        return self in RUNNING
+
+    @property
+    def ended(self) -> bool:
+        """A training has come to an end of some kind."""
+        return self in ENDED
+
+
+RUNNING = frozenset({Phase.WAITING, Phase.STARTING, Phase.COMPILING, Phase.TRAINING, Phase.PAUSED,
+                     Phase.STOPPING, Phase.SAVING})
+ENDED = frozenset({Phase.FINISHED, Phase.STOPPED, Phase.FAILED, Phase.DIVERGED})
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One training as the UI sees it."""
+
+    phase: Phase = Phase.IDLE
+    total: int = 0  # epochs asked for
+    epoch: int = 0  # epochs done
+    loss: float | None = None  # the last epoch's loss
+    compiled: bool = False
+    compile_s: float = 0.0
+    rate: float = 0.0  # epochs per second of training, over about the last second
+    window: tuple[tuple[float, int], ...] = ()  # (time, epoch) marks the rate is taken over
+    wall_s: float | None = None  # the whole run, compilation included (once finished)
+    epochs_per_s: float | None = None  # over the whole run's training time (once finished)
+    failure: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.phase.running
+
+
+def begun(total: int, *, ready: bool) -> RunState:
+    """A new training of ``total`` epochs: starting, or waiting for TensorFlow when not ``ready``."""
+    return RunState(phase=Phase.STARTING if ready else Phase.WAITING, total=total)
+
+
+def started(state: RunState) -> RunState:
+    """TensorFlow is ready: a waiting training starts."""
+    return replace(state, phase=Phase.STARTING) if state.phase == Phase.WAITING else state
+
+
+def _mark(state: RunState, now: float, epoch: int) -> tuple[tuple[tuple[float, int], ...], float]:
+    """The rate window with a new mark, trimmed to about ``RATE_WINDOW_S``, and its rate."""
+    marks = [*state.window, (now, epoch)]
+    while len(marks) > 2 and now - marks[1][0] >= RATE_WINDOW_S:
+        marks.pop(0)
+    (t0, e0), (t1, e1) = marks[0], marks[-1]
+    rate = (e1 - e0) / (t1 - t0) if len(marks) > 1 and t1 > t0 else state.rate
+    return tuple(marks), rate
+
+
+def advance(state: RunState, event: Any, now: float) -> RunState:
+    """The state after one engine event, received at ``now`` (seconds, any monotonic clock)."""
+    busy = state.phase in (Phase.STARTING, Phase.COMPILING)
+    if isinstance(event, Started):
+        return replace(state, total=event.epochs, phase=Phase.COMPILING if busy else state.phase)
+    if isinstance(event, Compiling):
+        return replace(state, phase=Phase.COMPILING) if busy else state
+    if isinstance(event, Compiled):
+        window = () if state.phase == Phase.PAUSED else ((now, state.epoch),)
+        return replace(state, compiled=True, compile_s=event.seconds, window=window,
+                       phase=Phase.TRAINING if busy else state.phase)
+    if isinstance(event, Epochs):
+        epoch = event.last
+        changes: dict[str, Any] = {"epoch": epoch, "loss": event.losses[-1] if event.losses else state.loss}
+        if state.compiled and state.phase == Phase.TRAINING:
+            changes["window"], changes["rate"] = _mark(state, now, epoch)
+        return replace(state, **changes)
+    if isinstance(event, Finished):
+        phase = Phase.SAVING if state.phase != Phase.STOPPING else state.phase
+        return replace(state, phase=phase, epoch=len(event.history), wall_s=event.wall_s,
+                       epochs_per_s=event.epochs_per_s,
+                       loss=event.history[-1] if event.history else state.loss)
+    if isinstance(event, Cancelled):
+        return replace(state, epoch=event.epoch)
+    if isinstance(event, Failed):
+        return replace(state, failure=event.message)
+    return state
+
+
+def paused(state: RunState) -> RunState:
+    """The person paused (only while starting, compiling or training)."""
+    if state.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING):
+        return replace(state, phase=Phase.PAUSED, window=())
+    return state
+
+
+def resumed(state: RunState) -> RunState:
+    """The person resumed a paused training; its rate window starts afresh."""
+    if state.phase != Phase.PAUSED:
+        return state
+    return replace(state, phase=Phase.TRAINING if state.compiled else Phase.COMPILING, window=())
+
+
+def stopping(state: RunState) -> RunState:
+    """The person asked to stop; a training still waiting for TensorFlow stops at once."""
+    if state.phase == Phase.WAITING:
+        return replace(state, phase=Phase.STOPPED)
+    if state.running and state.phase != Phase.SAVING:
+        return replace(state, phase=Phase.STOPPING)
+    return state
+
+
+def ended(state: RunState, status: str | None, failure: str = "") -> RunState:
+    """The worker has ended. ``status`` is its run record's ("finished", "stopped", "diverged",
+    "failed"), or None when it returned no record; ``failure`` says what went wrong, if anything."""
+    if status is None and failure:
+        return replace(state, phase=Phase.FAILED, failure=failure)
+    if status == "diverged":
+        return replace(state, phase=Phase.DIVERGED,
+                       failure=failure or state.failure or "the loss is no longer a finite number")
+    if status in ("finished", "failed"):
+        return replace(state, phase=Phase(status), failure=failure or state.failure)
+    if state.phase == Phase.SAVING:  # every epoch ran, but no record came back (quitting)
+        return replace(state, phase=Phase.FINISHED)
+    return replace(state, phase=Phase.STOPPED)
+
+
+def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
+    """``(kind, text)`` for the status line of a training (``timings=False`` leaves out what
+    differs run to run: rates and seconds)."""
+    epoch, total, phase = f"{state.epoch:,}", f"{state.total:,}", state.phase
+    loss = f" · loss {format_loss(state.loss)}" if state.loss is not None else ""
+    if phase == Phase.WAITING:
+        return "waiting", "loading TensorFlow… training starts as soon as it is ready"
+    if phase in (Phase.STARTING, Phase.COMPILING):
+        return "compiling", "compiling the training step…"
+    if phase == Phase.TRAINING:
+        rate = f" · {state.rate:,.0f} epochs/s" if timings and state.rate else ""
+        return "training", f"training epoch {epoch} of {total}{rate}{loss}"
+    if phase == Phase.PAUSED:
+        return "paused", f"paused at epoch {epoch} of {total}{loss} · space resumes"
+    if phase == Phase.STOPPING:
+        return "stopping", f"stopping at epoch {epoch} of {total}…"
+    if phase == Phase.SAVING:
+        return "saving", f"trained {epoch} epochs{loss} · saving the run…"
+    if phase == Phase.FINISHED:
+        timing = ""
+        if timings and state.wall_s is not None:
+            timing = f" · {state.wall_s:.2f} s · {state.epochs_per_s or 0:,.0f} epochs/s"
+        return "finished", f"finished · final loss {format_loss(state.loss)} · {epoch} epochs{timing}"
+    if phase == Phase.STOPPED:
+        return "stopped", f"stopped at epoch {epoch} of {total}{loss}"
+    if phase == Phase.FAILED:
+        return "failed", f"failed: {state.failure}"
+    if phase == Phase.DIVERGED:
+        return "failed", f"diverged: {state.failure}"
+    return "idle", "idle"
+
+
+def brief(state: RunState) -> str:
+    """One or two words for a table cell (compare): queued, compiling, epoch 1,234, done…"""
+    phase = state.phase
+    if phase == Phase.IDLE:
+        return "queued"
+    if phase in (Phase.WAITING, Phase.STARTING, Phase.COMPILING):
+        return "compiling"
+    if phase in (Phase.TRAINING, Phase.PAUSED, Phase.STOPPING, Phase.SAVING):
+        return f"epoch {state.epoch:,}"
+    return "done" if phase == Phase.FINISHED else str(phase)

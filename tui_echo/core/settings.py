@@ -1,0 +1,79 @@
+"""The settings spec: every experiment setting once, from which the CLI, the form and checks are made.
+
+A ``Setting`` names its ``Config`` field, how a raw value is checked (``rule``), its label in the
+settings pane, its one-line help (CLI help and the field's tooltip alike), its command-line
+option, how the form shows it, and which tasks use it. Adding a setting is one entry here plus
+its ``Config`` field; the CLI options, the form's rows and the refusal messages follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .cells import CELLS
+from .rules import MAX_SEED, Choice, Flag, FloatRange, IntRange
+from .tasks import TASKS, Task
+from .topologies import TOPOLOGIES
+
+ENGINES = ("fast", "fit")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One experiment setting."""
+
+    name: str  # the Config field
+    label: str  # in the settings pane (7 columns)
+    help: str  # one line: CLI help and tooltip
+    rule: IntRange | FloatRange | Choice | Flag | None  # None: its range depends on other settings
+    form: str | None  # "radio", "choice", "input", "flag", or None (not in the form)
+    option: str | None  # on the command line; None: not there
+    title: str = ""  # how messages name it, when not the label
+    optional: bool = False  # empty means "the default"
+    negated: bool = False  # a flag given as --no-<name> that turns it off
+    used_by: Callable[[Task], bool] = lambda task: True  # tasks that read it
+
+    @property
+    def message_name(self) -> str:
+        """How a refusal in the form names it."""
+        return self.title or self.label
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("topology", "topology", f"how the sequences are framed: {', '.join(TOPOLOGIES)}",
+            Choice(tuple(TOPOLOGIES)), "radio", "--topology"),
+    Setting("task", "task", f"the sequence problem: {', '.join(TASKS)} (default echo)",
+            Choice(tuple(TASKS)), "choice", "--task"),
+    Setting("delay", "delay", "k for the delay task: output x[t-k], 1 to length - 1 (default 2)",
+            IntRange(1, 1000), "input", "--delay", used_by=lambda task: task.name == "delay"),
+    Setting("sequences", "seqs", "random sequences to train on, 1 to 100,000 (random tasks only)",
+            IntRange(1, 100_000), "input", "--sequences", title="sequences", optional=True,
+            used_by=lambda task: task.random),
+    Setting("length", "length", "sequence length, 1 to 1,000 (default 5)", IntRange(1, 1000), "input", "--length"),
+    Setting("units", "units", "units per recurrent layer, 1 to 1,024 (default: the length)",
+            IntRange(1, 1024), "input", "--units", optional=True),
+    Setting("cell", "cell", f"the recurrent cell: {', '.join(CELLS)} (default lstm)",
+            Choice(tuple(CELLS)), "choice", "--cell"),
+    Setting("layers", "layers", "stacked recurrent layers, 1 to 4 (default 1)", IntRange(1, 4), "input", "--layers"),
+    Setting("bidirectional", "bidir", "wrap each recurrent layer in Bidirectional",
+            Flag(), "flag", "--bidirectional", title="bidirectional"),
+    Setting("epochs", "epochs", "1 to 1,000,000 (default: the task's or the topology's tutorial value)",
+            IntRange(1, 1_000_000), "input", "--epochs", optional=True),
+    Setting("batch_size", "batch", "1 to the number of samples (default: the tutorial's)",
+            None, "input", "--batch-size", title="batch size", optional=True),
+    Setting("lr", "lr", "Adam learning rate, above 0 and at most 10 (default: the task's, 0.001 for echo)",
+            FloatRange(0.0, 10.0), "input", "--lr", title="learning rate", optional=True),
+    Setting("seed", "seed", f"0 to {MAX_SEED:,} (default 0)", IntRange(0, MAX_SEED), "input", "--seed"),
+    Setting("engine", "engine", "fast (many epochs per compiled call, default) or fit (Keras' model.fit)",
+            Choice(ENGINES), "choice", "--engine"),
+    Setting("shuffle", "shuffle", "keep batch order fixed", Flag(), None, "--no-shuffle", negated=True),
+)
+
+BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def option_name(field: str) -> str:
+    """The command-line option for a Config field (the field itself if it has none)."""
+    setting = BY_NAME.get(field)
+    return setting.option if setting is not None and setting.option else field
