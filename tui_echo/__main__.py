@@ -101,11 +101,14 @@ def build_parser() -> Parser:
 
 def _add_sweep_command(commands: Any) -> None:
     """``tui-echo sweep``: every grid option takes comma-separated values (parsed in core.sweep)."""
+    from .core.settings import BY_NAME
     from .core.sweep import SWEPT
 
     sweep = commands.add_parser("sweep", help="train a grid of settings x seeds in parallel and rank the results")
-    for name in SWEPT:
-        sweep.add_argument(f"--{name}", metavar="A,B,...", help=f"{name} values, comma-separated (see tui-echo run -h)")
+    for name, field in SWEPT.items():
+        flag = isinstance(BY_NAME[field].rule, Flag)
+        sweep.add_argument(f"--{name}", metavar="false,true" if flag else "A,B,...",
+                           help=f"comma-separated values ({BY_NAME[field].help})")
     sweep.add_argument("--seed", help="first seed, 0 to 2^31-1 (default 0)")
     sweep.add_argument("--seeds", help="seeds per setting combination: seed..seed+N-1, 1-100 (default 1)")
     sweep.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")

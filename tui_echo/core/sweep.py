@@ -52,22 +52,12 @@ from typing import Any, Callable, Iterator
 from . import aggregate, runtime
 from .config import Config, ConfigError
 from .runs import RunStore, default_root, write_atomically
+from .settings import SETTINGS
 
-# The settings a sweep can vary: CLI name (without --) -> Config field, in grid order.
-SWEPT = {
-    "topology": "topology",
-    "task": "task",
-    "length": "length",
-    "sequences": "sequences",
-    "delay": "delay",
-    "cell": "cell",
-    "layers": "layers",
-    "bidirectional": "bidirectional",
-    "units": "units",
-    "lr": "lr",
-    "batch-size": "batch_size",
-    "epochs": "epochs",
-}
+# The settings a sweep can vary, from the settings spec: CLI name (without --) -> Config field,
+# in grid order. Seeds are --seeds; the engine and batch order are one per sweep.
+NOT_SWEPT = ("seed", "engine", "shuffle")
+SWEPT = {s.option.removeprefix("--"): s.name for s in SETTINGS if s.option and s.name not in NOT_SWEPT}
 MAX_TRIALS = 10_000
 MAX_WORKERS = 256
 RAY_POLL_S = 0.25
