@@ -136,7 +136,7 @@ def key_latencies(presses: int, size: tuple[int, int], warmup: float, train: boo
             terminal.press(b"\x12", b"training epoch", timeout=60)  # ctrl+r
         time.sleep(warmup)
         for _ in range(presses):
-            results["? opens help"].append(terminal.press(b"?", b"tui-echo \xc2\xb7 keys"))
+            results["? opens help"].append(terminal.press(b"?", b"lab keys"))
             time.sleep(0.05)
             results["escape closes help"].append(terminal.press(b"\x1b", b"length"))
             time.sleep(0.05)

@@ -18,6 +18,7 @@ from tui_echo.core import engine, explain
 from tui_echo.core.compare import compare, configs_for
 from tui_echo.core.config import Config
 from tui_echo.core.events import Epochs
+from tui_echo.core.runs import RunStore
 from tui_echo.core.topologies import TOPOLOGIES
 from tui_echo.screens import compare as compare_screen
 from tui_echo.screens.compare import CompareScreen
@@ -133,3 +134,20 @@ async def test_no_number_in_a_table_is_cut(open_screen, name: str) -> None:
             for _ in range(12):  # sorted by each column in turn
                 await pilot.press("s")
                 assert cut_cells(app) == []
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 18)], ids=["80x24", "60x18"])
+async def test_the_runs_list_shows_ids_and_numbers_whole(results, monkeypatch, tmp_path, size) -> None:
+    records, _ = results
+    store = RunStore(tmp_path / "runs")
+    for record in records:
+        store.start(record["config"]).finish(dict(record))
+    monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(store.root))
+    app = EchoApp(config=CONFIG, deterministic=True, load_tensorflow=False)
+    async with app.run_test(size=size) as pilot:
+        await app.push_screen(RunsScreen())
+        await pilot.pause()
+        shown = screen_text(app)
+        ids = [run.id for run in store.list()]
+        assert len(ids) == 4 and all(run_id in shown for run_id in ids)
+        assert cut_cells(app) == []

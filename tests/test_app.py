@@ -131,7 +131,9 @@ async def test_escape_stops_mid_run_and_keeps_the_epochs() -> None:
 
 
 async def test_space_pauses_and_resumes() -> None:
-    app = EchoApp(config=Config(topology="many-to-many", epochs=LONG))
+    # 200 steps an epoch: the run cannot end while the test pauses and resumes it
+    slow = Config(topology="many-to-many", task="random-echo", sequences=200, batch_size=1, epochs=LONG)
+    app = EchoApp(config=slow)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.tf_ready)
         await pilot.press("ctrl+r")
@@ -520,3 +522,21 @@ async def test_quitting_mid_training_saves_the_run_as_stopped(tmp_path) -> None:
         await pilot.press("ctrl+q")
     [run] = app.run_store.list()
     assert run.status == "stopped" and 10 < run.epochs < LONG
+
+
+async def test_results_of_earlier_settings_are_marked_as_such() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=20))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.lab.phase == "finished", what="finished")
+        table = app.lab.query_one(PredictionTable)
+        assert "earlier settings" not in table.border_subtitle and "changed" not in status(app)
+        field = app.lab.query_one("#field-lr", Input)
+        field.focus()
+        await pilot.press("0", ".", "0", "1")
+        await pilot.pause()
+        assert "earlier settings" in table.border_subtitle and "settings changed since" in status(app)
+        await pilot.press("backspace", "backspace", "backspace", "backspace")
+        await pilot.pause()
+        assert "earlier settings" not in table.border_subtitle and "changed" not in status(app)

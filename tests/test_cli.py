@@ -10,7 +10,10 @@ import importlib.metadata
 import json
 import math
 import platform
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -289,3 +292,13 @@ def test_piped_output_is_plain_text_with_summary_and_predictions(trainings):
     assert "after 5 epochs" in words and "fit engine" in words
     assert "compiling" not in out and "training" not in out  # no progress bar when piped
     assert err == ""
+
+
+def test_the_lab_refuses_a_dumb_terminal_or_a_pipe_in_one_line(cli_run) -> None:
+    for env in ({"TERM": "dumb"}, {}):
+        result = subprocess.run(
+            [sys.executable, "-m", "tui_echo"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            env={**os.environ, **env}, timeout=60,
+        )
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "tui-echo run" in result.stderr

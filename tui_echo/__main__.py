@@ -95,8 +95,19 @@ def build_parser() -> Parser:
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
+    _add_inspect_command(commands)
     _keep_earlier_values(parser, parser)
     return parser
+
+
+def _add_inspect_command(commands: argparse._SubParsersAction) -> None:
+    """``tui-echo inspect ID``: gates, states and gradient reach of a saved run's model."""
+    inspect = commands.add_parser("inspect", help="inside a saved run's cells: gates, states, gradient reach")
+    inspect.add_argument("id")
+    inspect.add_argument("--epoch", help="the epoch whose weights to use (default: the last)")
+    inspect.add_argument("--sequence", help="which sequence of the task, from 0 (default 0)")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_common(inspect)
 
 
 def _add_sweep_command(commands: Any) -> None:
@@ -279,6 +290,10 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.runs_command == "prune":
             return prune(runs_dir, older_than=args.older_than, statuses=args.status, keep=args.keep, yes=args.yes)
         return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json)
+    if args.command == "inspect":
+        from .inspect_cli import inspect_command
+
+        return inspect_command(runs_dir, args.id, args.epoch, args.sequence, as_json=args.json)
     if args.command == "sweep":
         return _sweep(args, runs_dir)
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
@@ -321,6 +336,9 @@ def _run_tui(config: Config, runs_dir: Path | None, fps: int | None, *, ascii_on
     file descriptor 2 at /dev/null, so nothing else written there can draw over the UI.
     ``NO_COLOR`` needs nothing here: Textual honours it.
     """
+    if os.environ.get("TERM") == "dumb" or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _refuse("tui-echo", "the lab needs an interactive terminal (TERM=dumb or a pipe cannot show it); "
+                "`tui-echo run` trains headless and prints the results")
     if fps is not None:
         os.environ["TEXTUAL_FPS"] = str(fps)  # read when Textual is first imported, just below
     # TensorFlow's threads on every core but one: the UI keeps a core, so keys answer at once

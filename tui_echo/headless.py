@@ -66,8 +66,8 @@ class Interrupt:
 def predictions_table(record: dict[str, Any]) -> Table:
     """Step, input, target, predicted value and absolute error, as the tutorial prints them."""
     config = Config(**record["config"])
-    inputs = config.problem.inputs[0]  # the first sequence; random tasks have many
-    table = Table(title="Predictions" + (" (first sequence)" if config.problem.inputs.shape[0] > 1 else ""),
+    inputs = config.first_sequence[0]  # random tasks have many sequences; the data set is not drawn
+    table = Table(title="Predictions" + (" (first sequence)" if config.sequence_count > 1 else ""),
                   title_justify="left")
     for name in ("step", "input", "target", "predicted", "|error|"):
         table.add_column(name, justify="right")
@@ -122,7 +122,9 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         return 1
     if status == "stopped":
         if not as_json:
-            err.print(f"tui-echo run: stopped after {len(record['history'])} epochs", markup=False)
+            saved = f" · saved as run {record['id']}" if record.get("id") else ""
+            err.print(f"tui-echo run: stopped after {len(record['history']):,} epochs{saved}", markup=False,
+                      soft_wrap=True)
         return interrupt.code
     if not as_json:
         out.print(predictions_table(record))
@@ -130,8 +132,12 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
             f"final loss {format_loss(record['final_loss'])} after {len(record['history'])} epochs · "
             f"{record['wall_s']:.2f} s (compile {record['compile_s']:.2f} s) · "
             f"{record['epochs_per_s']:,.0f} epochs/s · {record['engine']} engine · {record['device']}",
-            markup=False,
+            markup=False, soft_wrap=True,
         )
+    if not as_json and record.get("id"):
+        saved = _store(runs_dir, err).root / record["id"]
+        out.print(f"saved as run {record['id']} in {saved} (tui-echo runs show {record['id']})",
+                  markup=False, soft_wrap=True)
     return 0
 
 
@@ -153,7 +159,7 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
     for name in ("step", "input", "target", *(r["topology"] for r in records)):
         table.add_column(name, justify="right")
     config = Config(**records[0]["config"])
-    for step, (x, target) in enumerate(zip(config.problem.inputs[0], records[0]["targets"])):
+    for step, (x, target) in enumerate(zip(config.first_sequence[0], records[0]["targets"])):
         cells = [f"{r['predictions'][step]:.3f}" if r["predictions"] else "-" for r in records]
         table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", *cells)
     return table

@@ -476,6 +476,10 @@ class RunInfo:
     epochs: int
     final_loss: float | None
     path: Path
+    task: str = ""
+    cell: str = ""
+    lr: float | None = None
+    seed: int | None = None
 
 
 AGE = re.compile(r"([0-9]{1,9})([smhdw])")
@@ -624,6 +628,10 @@ class RunStore:
                     epochs=len(history),
                     final_loss=history[-1] if history else None,
                     path=self.root / entry.name,
+                    task=run["config"].get("task", ""),
+                    cell=run["config"].get("cell", ""),
+                    lr=run["config"].get("lr"),
+                    seed=run["config"].get("seed"),
                 )
             )
         return runs, problems

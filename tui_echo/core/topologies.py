@@ -126,7 +126,7 @@ TOPOLOGIES: dict[str, Topology] = {
         ),
         Topology(
             "many-to-many",
-            "an output per timestep: TimeDistributed(Dense(1)) shares one Dense across steps",
+            "an output per timestep: one Dense(1), wrapped in TimeDistributed, shared across steps",
             _sequence,
             _sequence,
             True,

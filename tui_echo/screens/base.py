@@ -23,6 +23,17 @@ def declared(kind: type) -> list[Binding]:
     ]
 
 
+def fit_columns(widths: dict[str, int], room: int, priority: tuple[str, ...]) -> list[str]:
+    """The columns (in ``priority`` order) whose cells fit whole in ``room`` cells, two of
+    padding each: a number or an ID is shown whole or not at all."""
+    chosen, used = [], 0
+    for key in priority:
+        if used + widths[key] + 2 <= room:
+            chosen.append(key)
+            used += widths[key] + 2
+    return chosen
+
+
 class LeanScreen(Screen[ScreenResultType]):
     """A screen that paints only what shows and what changed.
 

@@ -33,7 +33,7 @@ from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
 from ..widgets.compare_chart import CompareChart
 from ..widgets.key_bar import KeyBar
-from .base import COMPACT_WIDTH, LeanScreen
+from .base import COMPACT_WIDTH, LeanScreen, fit_columns
 
 NAMES = tuple(TOPOLOGIES)
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
@@ -41,17 +41,6 @@ TIMINGS = ("wall_s", "epochs_per_s")
 # Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
 PRIORITY = ("in", "state", "topology", "final_loss", "params", "max_error", "epoch_below",
             "epochs_per_s", "wall_s", "lstm_params", "head_params", "x_shape", "y_shape")
-
-
-def fit_columns(widths: dict[str, int], room: int) -> list[str]:
-    """The columns (in ``PRIORITY`` order) whose cells fit whole in ``room`` cells, two of
-    padding each: a number is shown whole or not at all."""
-    chosen, used = [], 0
-    for key in PRIORITY:
-        if used + widths[key] + 2 <= room:
-            chosen.append(key)
-            used += widths[key] + 2
-    return chosen
 
 
 class CompareScreen(LeanScreen):
@@ -90,6 +79,7 @@ class CompareScreen(LeanScreen):
         self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
         self.job: Job | None = None
         self.error = ""
+        self._layout: tuple = ()  # the table's (key, header, width) columns as last built
 
     def compose(self) -> ComposeResult:
         """Table on top; curves and predictions below; a status line and the keys."""
@@ -302,16 +292,17 @@ class CompareScreen(LeanScreen):
         headers = {"in": "in", "state": "state", **{k: short_header(k) + (" v" if k == self.sort_key else "") for k in COLUMNS}}
         widths = {k: max(len(str(headers[k])), *(len(str(c[k])) for _, _, c in lines)) for k in headers}
         room = (table.size.width or self.app.size.width) - 2  # less the border
-        keys = [k for k in headers if k in fit_columns(widths, room)]
-        if keys != list(table.columns):
+        keys = [k for k in headers if k in fit_columns(widths, room, PRIORITY)]
+        layout = tuple((key, headers[key], widths[key]) for key in keys)
+        if layout != self._layout:
+            # Fixed widths, rebuilt when they change: left to size itself from its rows, the table
+            # could paint a frame with the last layout's widths and cut a number short.
             table.clear(columns=True)
-            for key in keys:
-                table.add_column(headers[key], key=key)
-            self.shown_columns = keys
+            for key, header, width in layout:
+                table.add_column(header, key=key, width=width)
+            self.shown_columns, self._layout = keys, layout
         else:
             table.clear()
-            for key in keys:
-                table.columns[key].label = Text(headers[key])
         for name, _, cells in lines:
             table.add_row(*(cells[k] for k in keys), key=name)
         if current is not None:

@@ -73,6 +73,8 @@ class LabScreen(LeanScreen):
                 tooltip="Shapes through the network, parameter formulas, TimeDistributed vs Dense"),
         Binding("e", "export_script", "Script", id="export-script", show=False,
                 tooltip="Save these settings as a standalone plain-Keras script"),
+        Binding("i", "inspect", "Inside", id="inspect", show=False,
+                tooltip="Inside the cell of the run just trained: gates and states per timestep, gradient reach"),
     ]
 
     HELP_TITLE = "lab keys"
@@ -165,6 +167,9 @@ class LabScreen(LeanScreen):
             return not typing
         if action in ("compare", "explain"):
             return not self.running and not typing
+        if action == "inspect":  # the saved model of a run this lab finished or stopped
+            record = self.last_record or {}
+            return not self.running and not typing and bool(record.get("id")) and record.get("status") in ("finished", "stopped")
         if action == "export_script":  # it builds a model, which waits for a training to end
             return self.app.tf_ready and not self.running and not typing
         return True
@@ -288,6 +293,20 @@ class LabScreen(LeanScreen):
 
         self.training.start(self, export, group="export")
 
+    def action_inspect(self) -> None:
+        """Open the inside-the-cell view of the last run's saved model."""
+        from .cell import CellScreen
+
+        store = getattr(self.app, "run_store", None)
+        if not self.check_action("inspect", ()) or store is None:
+            return
+        try:
+            record = store.load(self.last_record["id"])
+        except KeyError:
+            self.notify("The run's folder is gone", severity="warning")
+            return
+        self.app.push_screen(CellScreen(record, self.training))
+
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""
         if not self.running:
@@ -317,6 +336,7 @@ class LabScreen(LeanScreen):
         if not self.running:
             self.invalid = ""
             self._show_sequence()
+            self._mark_stale()
             self.refresh_status()
         if self._summary_timer is not None:
             self._summary_timer.stop()
@@ -494,12 +514,28 @@ class LabScreen(LeanScreen):
         self._predicted_epoch = epoch
         table.border_subtitle = f"{self.run_config.topology} · epoch {epoch:,}"
 
+    @property
+    def stale(self) -> bool:
+        """The last run's results are on screen, but the form now asks for other settings."""
+        if self.run_config is None or self.running or self.phase == Phase.IDLE:
+            return False
+        form = self.query_one(ConfigForm)
+        return form.config is None or form.config.resolved() != self.run_config
+
+    def _mark_stale(self) -> None:
+        """Say on the predictions pane when they answer other settings than the form's."""
+        table = self.query_one(PredictionTable)
+        if self._predicted_epoch is not None and self.run_config is not None:
+            mark = " · earlier settings" if self.stale else ""
+            table.border_subtitle = f"{self.run_config.topology} · epoch {self._predicted_epoch:,}{mark}"
+
     def refresh_status(self) -> None:
         """Rewrite the status line from the training state, or from the form when idle."""
         status = self.query_one(StatusBar)
         app = self.app
         if self.phase != Phase.IDLE:
-            status.show(*progress.status(self.state, timings=not app.deterministic))
+            kind, text = progress.status(self.state, timings=not app.deterministic)
+            status.show(kind, f"{text} · settings changed since: ctrl+r trains them" if self.stale else text)
         elif self.invalid:
             status.show("invalid", f"can't train: {self.invalid}")
         elif app.tf_failed:

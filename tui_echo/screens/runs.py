@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -14,10 +15,23 @@ from textual.widgets import DataTable, Static
 
 from ..core.config import Config
 from ..core.formatting import format_loss
-from ..core.runs import RunError
+from ..core.runs import RunError, RunInfo
 from ..core.summary import render, summary_from_record
 from ..widgets import KeyBar, LossChart, PredictionTable
-from .base import LeanScreen
+from .base import LeanScreen, fit_columns
+
+
+RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
+
+
+def run_cells(run: RunInfo) -> dict[str, str]:
+    """One run's cells, by column."""
+    return {
+        "id": run.id, "status": run.status, "final loss": format_loss(run.final_loss), "topology": run.topology,
+        "epochs": f"{run.epochs:,}", "task": run.task, "cell": run.cell,
+        "lr": "-" if run.lr is None else f"{run.lr:g}", "seed": "-" if run.seed is None else str(run.seed),
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)),
+    }
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -45,7 +59,11 @@ class RunView(LeanScreen):
     """One saved run, read-only: summary, loss curve and predictions."""
 
     HELP_TITLE = "saved run keys"
-    BINDINGS = [Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs"),
+        Binding("i", "inspect", "Inside", id="run-inspect",
+                tooltip="Inside the cell: gates and states per timestep, gradient reach (runs with a saved model)"),
+    ]
 
     def __init__(self, record: dict[str, Any]) -> None:
         super().__init__()
@@ -85,6 +103,19 @@ class RunView(LeanScreen):
         table.show(inputs, targets, predictions[: len(targets)] if predictions else None, len(history))
         table.border_subtitle = f"{record.get('topology', '')} · epoch {len(history):,}"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``i`` only for a run whose model was saved."""
+        if action == "inspect":
+            return (Path(self.record.get("path", "")) / "model.keras").is_file()
+        return True
+
+    def action_inspect(self) -> None:
+        """Open the inside-the-cell view of this run."""
+        from .cell import CellScreen
+
+        if self.check_action("inspect", ()):
+            self.app.push_screen(CellScreen(self.record, self.app.training))
+
     def action_close(self) -> None:
         """Back to the list."""
         self.dismiss(None)
@@ -107,12 +138,15 @@ class RunsScreen(LeanScreen):
         yield KeyBar(id="runs-keys")
 
     def on_mount(self) -> None:
-        """Columns, then the runs."""
+        """The runs, in the columns that fit."""
         table = self.query_one(DataTable)
         table.border_title = "Runs"
-        table.add_columns("id", "when", "topology", "status", "epochs", "final loss")
         self.reload()
         table.focus()
+
+    def on_resize(self) -> None:
+        """Choose the columns again for the new width."""
+        self.reload()
 
     @property
     def store(self):  # noqa: ANN201
@@ -120,13 +154,24 @@ class RunsScreen(LeanScreen):
         return getattr(self.app, "run_store", None)
 
     def reload(self) -> None:
-        """Read the store again; folders that are not readable runs are counted and the first named."""
+        """Read the store again; folders that are not readable runs are counted and the first named.
+
+        Columns join in ``RUN_COLUMNS`` order while they fit whole: the ID (what ``runs show``
+        takes) and the final loss first, the start time (which the ID also holds) last.
+        """
         table = self.query_one(DataTable)
-        table.clear()
+        current = self._highlighted()
         runs, problems = self.store.scan() if self.store is not None else ([], [])
-        for run in runs:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started))
-            table.add_row(run.id, when, run.topology, run.status, f"{run.epochs:,}", format_loss(run.final_loss), key=run.id)
+        rows = [run_cells(run) for run in runs]
+        widths = {key: max([len(key), *(len(row[key]) for row in rows)]) for key in RUN_COLUMNS}
+        keys = fit_columns(widths, (table.size.width or self.app.size.width) - 2, RUN_COLUMNS)
+        table.clear(columns=True)
+        for key in keys:
+            table.add_column(key, key=key, width=widths[key])
+        for run, row in zip(runs, rows):
+            table.add_row(*(row[key] for key in keys), key=run.id)
+        if current is not None and current in table.rows:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
         where = self.store.root if self.store is not None else "nowhere (no run store)"
         status = Text(f"{len(runs)} runs in {where}" if runs
                       else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")

@@ -120,20 +120,17 @@ class ConfigForm(VerticalScroll, can_focus=False):
 
     def on_mount(self) -> None:
         """Show the defaults as placeholders and check the starting values."""
-        self._ascii_toggles()
+        self._toggles()
         self.border_title = "Settings"
         self.border_subtitle = "1-4 topology"
         # Start the radio cursor on the chosen topology, not on the first one.
         self.query_one(RadioSet)._selected = NAMES.index(self._initial.topology)
         self._check()
 
-    def _ascii_toggles(self) -> None:
-        """Without colour (``--ascii`` or ``NO_COLOR``): "(*)"/"( )" and "[X]"/"[ ]" instead of
-        Textual's block glyphs, which tell on from off by colour alone."""
-        app = self.app
-        if not (getattr(app, "ascii_only", False) or app.no_color):
-            return
-        dot = "*" if getattr(app, "ascii_only", False) else "●"
+    def _toggles(self) -> None:
+        """"(●)"/"( )" and "[X]"/"[ ]" ("(*)" with ``--ascii``) instead of Textual's block glyphs,
+        which tell on from off by colour alone: a monochrome terminal or a colour-blind eye lost it."""
+        dot = "*" if getattr(self.app, "ascii_only", False) else "●"
         for radio in self.query(RadioButton):
             radio.BUTTON_LEFT, radio.BUTTON_INNER, radio.BUTTON_RIGHT = "(", dot if radio.value else " ", ")"
             radio.refresh()
@@ -222,7 +219,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         values = self.values()
         config, errors = validate(values)
         self._placeholders(values, errors)
-        self._ascii_toggles()
+        self._toggles()
         task = TASKS[str(values["task"])]
         self.query_one("#task-help", Static).update(Text(task.description))
         for setting in ROWS:  # e.g. the delay matters to the delayed echo only
