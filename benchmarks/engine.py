@@ -11,9 +11,10 @@ For each tutorial training (``Config(topology=t)``, its default epochs) it print
   process has not seen before (fit: compiling its train function; fast: tracing and instantiating
   its program). Both engines first train one throwaway shape, so neither pays the process's
   one-time warm-up (lazy imports, first trace) inside a measured row;
-- **rerun**: the same config again at once (fast: its graph is cached; XLA may still be queued);
-- **cached rerun**: again, once the background XLA compile has finished (``engine.wait_for_xla``);
-  the median of three.
+- **rerun**: the same config again at once (its program is cached);
+- **cached rerun**: the median of three more reruns. A rerun uses the executable its config
+  chose on the first run (``engine.uses_xla``: the graph for a tutorial run), so it repeats the
+  first run's history exactly.
 
 Larger shapes (task random-echo, batch 32) are timed as whole runs with few epochs. Targets, as
 ratios to fit in the same run: whole tutorial run >= 25x, steady >= 1000x, cached rerun >= 200x
@@ -123,7 +124,7 @@ def tutorial(quick: bool) -> list[str]:
                 misses.append(f"{name} {label} {value:.0f}x < {target}x")
     print(
         "\nsteady: epochs/s; whole: first run of the shape, compilation included; rerun: same config again"
-        "\nat once; cached: again after the background XLA compile finished (median of 3)."
+        "\nat once; cached: median of 3 more reruns (same executable as the first run, so the same history)."
         + ("\n--quick: fit ran a fifth of the epochs; its whole run is extrapolated." if quick else "")
     )
     return misses
@@ -192,7 +193,7 @@ def larger(quick: bool) -> list[str]:
         "\nsteps/s: training steps per second after compiling (fit: its second epoch; '-' with one epoch);"
         "\nwhole: first run, compilation included (best of 2 for each engine where the first ratio was"
         "\nunder 1.25x); rerun: the same config again (program cached);"
-        "\nxla: the program's XLA state after the runs (none: not worth compiling for this run)."
+        "\nxla: the program's XLA state after the runs (none: this config runs on the graph)."
     )
     return misses
 

@@ -67,6 +67,9 @@ def build_parser() -> Parser:
     output = compare.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
+    compare.add_argument(
+        "--seeds", help="train each topology on seeds seed..seed+N-1 and show mean ± std, 1-100 (default 1)"
+    )
     runs = commands.add_parser("runs", help="list saved runs (and show, remove or prune them)")
     _add_common(runs)
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -99,6 +102,7 @@ def build_parser() -> Parser:
     _add_config_options(script)
     parser.add_argument("--fps", help="cap the lab's redraw rate, 1-120 frames per second (default 60)")
     parser.add_argument("--ascii", action="store_true", help="draw borders, charts and toggles in plain ASCII")
+    _add_sweep_command(commands)
     doctor = commands.add_parser("doctor", help="devices, versions and settings in force")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
@@ -115,6 +119,76 @@ def _add_inspect_command(commands: argparse._SubParsersAction) -> None:
     inspect.add_argument("--sequence", help="which sequence of the task, from 0 (default 0)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(inspect)
+
+
+def _add_sweep_command(commands: Any) -> None:
+    """``tui-echo sweep``: every grid option takes comma-separated values (parsed in core.sweep)."""
+    from .core.settings import BY_NAME
+    from .core.sweep import SWEPT
+
+    sweep = commands.add_parser("sweep", help="train a grid of settings x seeds in parallel and rank the results")
+    for name, field in SWEPT.items():
+        flag = isinstance(BY_NAME[field].rule, Flag)
+        sweep.add_argument(f"--{name}", metavar="false,true" if flag else "A,B,...",
+                           help=f"comma-separated values ({BY_NAME[field].help})")
+    sweep.add_argument("--seed", help="first seed, 0 to 2^31-1 (default 0)")
+    sweep.add_argument("--seeds", help="seeds per setting combination: seed..seed+N-1, 1-100 (default 1)")
+    sweep.add_argument("--engine", help="fast (compiled, default) or fit (Keras' model.fit)")
+    sweep.add_argument("--no-shuffle", action="store_true", help="keep batch order fixed")
+    sweep.add_argument("--workers", help="worker processes, 1-256 (default: one per core)")
+    sweep.add_argument(
+        "--ray", nargs="?", const="", metavar="ADDRESS",
+        help="run the trials as Ray tasks: a local Ray, or join ADDRESS (auto, ray://head:10001)",
+    )
+    sweep.add_argument("--resume", metavar="ID", help="finish sweep ID: only its trials without a finished run train")
+    sweep.add_argument("--export", metavar="DIR", help="also write the sweep's JSON, Markdown and CSV into DIR")
+    output = sweep.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object (trials and groups)")
+    output.add_argument("--markdown", action="store_true", help="print the groups as a Markdown table")
+    _add_common(sweep)
+
+
+def _sweep(args: argparse.Namespace, runs_dir: Path | None) -> int:
+    """Validate the sweep's options (exit 2 with one line), then run it headless."""
+    from .core import sweep as sweeps
+    from .core.config import RULES, IntRange
+
+    prog = "tui-echo sweep"
+    values = {name: getattr(args, field) for name, field in sweeps.SWEPT.items()}
+    try:
+        grid = sweeps.grid_from_options(values)
+        if args.resume:
+            if grid or args.seeds or args.seed:
+                _refuse(prog, "--resume ID takes the sweep's own settings; give no grid options, --seed or --seeds")
+            try:
+                plan = sweeps.load_plan(args.resume, runs_dir)
+            except KeyError:
+                _refuse(prog, f"--resume: no sweep {args.resume!r} in {sweeps.plans_folder(runs_dir)}")
+        else:
+            seed = 0 if args.seed is None else RULES["seed"].parse("seed", args.seed)
+            base = {"shuffle": not args.no_shuffle}
+            if args.engine is not None:
+                base["engine"] = RULES["engine"].parse("engine", args.engine)
+            plan = sweeps.plan(grid, base, list(range(seed, seed + _seeds(args.seeds, seed, prog))))
+        workers = None if args.workers is None else IntRange(1, sweeps.MAX_WORKERS).parse("workers", args.workers)
+    except ConfigError as error:
+        _refuse(prog, f"--{error.field.replace('_', '-')} {error.reason}")
+    if args.ray is not None:
+        try:
+            import ray  # noqa: F401 - only whether it is installed
+        except ImportError:
+            _refuse(prog, "--ray needs Ray: pip install 'tui-echo[ray]'")
+    from .headless import sweep
+
+    return sweep(
+        plan,
+        runs_dir=runs_dir,
+        workers=workers,
+        use_ray=args.ray is not None,
+        ray_address=args.ray or None,
+        output="json" if args.json else "markdown" if args.markdown else "text",
+        export_to=args.export,
+    )
 
 
 def _keep_earlier_values(top: argparse.ArgumentParser, parser: argparse.ArgumentParser) -> None:
@@ -185,6 +259,18 @@ def _threshold(text: str | None) -> float:
         _refuse("tui-echo compare", f"--threshold {error.reason}")
 
 
+def _seeds(text: str | None, seed: int, prog: str = "tui-echo compare") -> int:
+    """How many seeds from ``seed`` (--seeds), or exit 2 with one line."""
+    from .core.compare import MAX_SEEDS, seeds_for
+    from .core.config import IntRange
+
+    try:
+        count = 1 if text is None else IntRange(1, MAX_SEEDS).parse("seeds", text)
+        return len(seeds_for(seed, count))
+    except ConfigError as error:
+        _refuse(prog, f"--seeds {error.reason}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tui-echo`` script and ``python -m tui_echo``.
 
@@ -225,6 +311,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from .inspect_cli import inspect_command
 
         return inspect_command(runs_dir, args.id, args.epoch, args.sequence, as_json=args.json)
+    if args.command == "sweep":
+        return _sweep(args, runs_dir)
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:
@@ -232,6 +320,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)
+        seeds = _seeds(args.seeds, config.seed)
     try:
         runtime.load()
     except runtime.DeviceError as error:
@@ -253,6 +342,7 @@ def _main(argv: Sequence[str] | None) -> int:
         export_to=args.export,
         output="json" if args.json else "markdown" if args.markdown else "text",
         runs_dir=runs_dir,
+        seeds=seeds,
     )
 
 

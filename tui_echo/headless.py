@@ -20,8 +20,10 @@ from rich.table import Table
 
 from .core import engine, runtime
 from .core.config import Config, ConfigError, IntRange
-from .core.events import Compiled, Compiling, Epochs
-from .core.compare import COLUMNS, cell_text, export, row, to_json, to_markdown
+from .core.events import Compiled, Compiling, Epochs, Started
+from .core import aggregate
+from .core.compare import COLUMNS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, export, row, to_json, to_markdown
+from .core.compare import seeded_json, seeded_markdown, seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.formatting import format_loss
@@ -165,10 +167,38 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
     return table
 
 
+def seeded_table(records: list[dict[str, Any]]) -> Table:
+    """The comparison over seeds, one column per topology: mean ± std and min … max of each result."""
+    rows = seeded_rows(records)
+    seeds = rows[0]["seeds"]
+    title = f"Comparison over {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}): mean ± std, then min … max"
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for r in rows:
+        table.add_column(r["topology"], justify="right")
+    for metric, header in SEEDED_HEADERS.items():
+        spec = SEEDED_FORMATS[metric]
+        table.add_row(header, *(aggregate.mean_std_text(r[metric], spec) for r in rows))
+        table.add_row("", *(aggregate.range_text(r[metric], spec) for r in rows))
+    table.add_row("vs best", *(r["vs_best"] or "-" for r in rows))
+    table.caption = "not separable: final loss mean ± std overlaps the best topology's"
+    return table
+
+
 def compare(
-    configs: list[Config], *, threshold: float, export_to: str | None, output: str, runs_dir: Path | None = None
+    configs: list[Config],
+    *,
+    threshold: float,
+    export_to: str | None,
+    output: str,
+    runs_dir: Path | None = None,
+    seeds: int = 1,
 ) -> int:
-    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 128 + N when signal N stopped it."""
+    """``tui-echo compare``: 0 when every training finished, 1 if one failed, 128 + N when signal N stopped it.
+
+    With ``seeds`` > 1 each topology trains on that many seeds and every output shows the
+    results over them (``seeded_rows``); with one seed the output is the plain comparison.
+    """
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     progress = Progress(
@@ -180,23 +210,33 @@ def compare(
         transient=True,
         disable=not (output == "text" and out.is_terminal),
     )
-    tasks = {c.topology: progress.add_task(c.topology, total=c.resolved().epochs, loss="-") for c in configs}
+    epochs = {c.topology: c.resolved().epochs for c in configs}
+    tasks = {name: progress.add_task(name, total=n * seeds, loss="-") for name, n in epochs.items()}
+    runs_begun = dict.fromkeys(epochs, 0)  # the bar counts the epochs of every seed so far
 
     def on_event(topology: str, event: Any) -> None:
-        if isinstance(event, Epochs):
-            progress.update(tasks[topology], completed=event.last, loss=format_loss(event.losses[-1]))
+        if isinstance(event, Started):
+            runs_begun[topology] += 1
+        elif isinstance(event, Epochs):
+            done = (runs_begun[topology] - 1) * epochs[topology] + event.last
+            progress.update(tasks[topology], completed=done, loss=format_loss(event.losses[-1]))
 
     with Interrupt() as interrupt, progress:
-        records = compare_topologies(configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
+        records = compare_topologies(
+            configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err), seeds=seeds
+        )
+    seeded = seeds > 1
     if output == "json":
-        sys.stdout.write(to_json(records, threshold) + "\n")
+        sys.stdout.write((seeded_json if seeded else to_json)(records, threshold) + "\n")
     elif output == "markdown":
-        sys.stdout.write(to_markdown([row(r, threshold) for r in records]))
+        sys.stdout.write(seeded_markdown(seeded_rows(records)) if seeded else to_markdown([row(r, threshold) for r in records]))
+    elif records and seeded:
+        out.print(seeded_table(records))
     elif records:
         out.print(comparison_table(records, threshold))
         out.print(side_by_side(records))
     if export_to:
-        for path in export(records, Path(export_to), threshold):
+        for path in export(records, Path(export_to), threshold, seeded=seeded):
             (err if output == "json" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
     bad = [r for r in records if r["status"] in ("failed", "diverged")]
     for record in bad:
@@ -416,3 +456,93 @@ def doctor(*, as_json: bool) -> int:
     table.add_row("settings", " · ".join(f"{k}={v}" for k, v in report["settings"].items()))
     out.print(table)
     return 0
+
+
+def sweep(
+    plan: Any,
+    *,
+    runs_dir: Path | None,
+    workers: int | None,
+    use_ray: bool,
+    ray_address: str | None,
+    output: str,
+    export_to: str | None,
+) -> int:
+    """``tui-echo sweep``: 0 when every trial ended, 1 if one failed, 128 + N when signal N
+    stopped it (running trials stop within a chunk and are saved as stopped)."""
+    from .core import sweep as sweeps
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    progress = Progress(
+        TextColumn("sweep {task.fields[id]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+        disable=not (output == "text" and out.is_terminal),
+    )
+    bar = progress.add_task("", total=len(plan.trials), id=plan.id)
+    records: dict[int, dict[str, Any]] = {}
+    rows: dict[int, dict[str, Any]] = {}
+    resumed = 0
+    began = time.perf_counter()
+    with Interrupt() as interrupt, progress:
+        for outcome in sweeps.run(
+            plan, root=runs_dir, workers=workers, ray_address=ray_address, use_ray=use_ray,
+            should_stop=interrupt.requested.is_set,
+        ):
+            if outcome.record is not None:
+                records[outcome.trial.index] = outcome.record
+            resumed += outcome.resumed
+            rows[outcome.trial.index] = sweeps.trial_row(outcome.trial, outcome.record)
+            progress.advance(bar)
+    trials = [rows[index] for index in sorted(rows)]
+    groups = sweeps.group_rows(plan, {i: r for i, r in records.items() if r["status"] in sweeps.DONE})
+    columns = sweeps.varying(plan)
+    result = {"sweep": plan.id, "trials": trials, "groups": groups}
+    if output == "json":
+        sys.stdout.write(json.dumps(result) + "\n")
+    elif output == "markdown":
+        sys.stdout.write(sweeps.groups_markdown(groups, columns))
+    else:
+        out.print(groups_table(groups, columns))
+    counts = {status: sum(t["status"] == status for t in trials) for status in ("finished", "diverged", "failed", "stopped")}
+    summary = (
+        f"sweep {plan.id}: {len(trials)} trials, " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + (f" ({resumed} from earlier)" if resumed else "") + f" · {time.perf_counter() - began:.1f} s"
+    )
+    log = err if output != "text" else out
+    log.print(summary, markup=False, soft_wrap=True)
+    if export_to:
+        folder = Path(export_to)
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, text in (
+            ("json", json.dumps(result) + "\n"),
+            ("md", sweeps.groups_markdown(groups, columns)),
+            ("csv", sweeps.trials_csv(trials)),
+        ):
+            path = folder / f"sweep-{plan.id}.{suffix}"
+            path.write_text(text, encoding="utf-8")
+            log.print(f"wrote {path}", markup=False, soft_wrap=True)
+    if counts["stopped"]:
+        log.print(f"resume with: tui-echo sweep --resume {plan.id}", markup=False, soft_wrap=True)
+    if interrupt.requested.is_set():
+        return interrupt.code
+    return 1 if counts["failed"] else 0
+
+
+def groups_table(groups: list[dict[str, Any]], columns: list[str]) -> Table:
+    """The sweep's groups, best first: each result as mean ± std over the seeds."""
+    from .core.sweep import group_cells
+
+    table = Table(title="Sweep, best first (mean ± std over seeds)", title_justify="left")
+    for name in columns:
+        table.add_column(name, no_wrap=True)
+    for name in ("seeds", "final loss", "min … max", "max error", "best epoch", "vs best"):
+        table.add_column(name, justify="right")
+    for g in groups:
+        table.add_row(*group_cells(g, columns))
+    table.caption = "not separable: final loss mean ± std overlaps the best group's"
+    return table

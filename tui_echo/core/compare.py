@@ -1,7 +1,8 @@
 """Comparing topologies on one problem: train each, then tabulate what differs and export it.
 
 The comparison is a list of run records (see ``record.py``) plus derived columns; the TUI's
-compare screen and ``tui-echo compare`` both read ``rows``.
+compare screen and ``tui-echo compare`` both read ``rows``. With several seeds per topology,
+``seeded_rows`` gives each topology's results over its seeds (see ``aggregate.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .config import Config, ConfigError
+from . import aggregate
+from .config import MAX_SEED, Config, ConfigError
 from .events import Event
 from .experiment import run_experiment
 from .runs import RunStore
@@ -40,6 +42,11 @@ COLUMNS: dict[str, str] = {
 SHORT = {"lstm_params": "LSTM", "head_params": "head", "params": "params", "final_loss": "loss",
          "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err"}
 FORMATS = {"final_loss": "{:.4e}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
+MAX_SEEDS = 100
+# Seeded rows: each metric's number format (losses as ``format_loss`` writes them); "vs best" is
+# ``aggregate.separability``.
+SEEDED_FORMATS = {"final_loss": ".4e", "max_error": ".3f", "best_epoch": ".0f"}
+SEEDED_HEADERS = {"final_loss": "final loss", "max_error": "max abs error", "best_epoch": "best epoch"}
 
 
 def short_header(key: str) -> str:
@@ -87,24 +94,87 @@ def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[st
     }
 
 
+def seeds_for(seed: int, count: int) -> list[int]:
+    """``seed`` .. ``seed + count - 1``; a ``ConfigError`` on ``seeds`` when out of range."""
+    if not 1 <= count <= MAX_SEEDS:
+        raise ConfigError("seeds", f"must be a whole number from 1 to {MAX_SEEDS} (got {count})")
+    if seed + count - 1 > MAX_SEED:
+        raise ConfigError("seeds", f"must keep seed + seeds - 1 at most {MAX_SEED:,} (got {seed} + {count} - 1)")
+    return list(range(seed, seed + count))
+
+
 def compare(
     configs: Iterable[Config],
     on_event: Callable[[str, Event], None] = lambda topology, event: None,
     should_stop: Callable[[], bool] = lambda: False,
     *,
     store: RunStore | None = None,
+    seeds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Train each config in turn (see ``configs_for``); returns their run records.
+    """Train each config in turn (see ``configs_for``), on ``seeds`` seeds from its own: config
+    by config, seed by seed; returns their run records in that order.
 
     A stop request ends the current training and skips the rest.
     """
     records = []
     for config in configs:
-        if should_stop():
-            break
-        relay = lambda event, name=config.topology: on_event(name, event)  # noqa: E731
-        records.append(run_experiment(config, relay, should_stop, store=store))
+        for seed in seeds_for(config.seed, seeds):
+            if should_stop():
+                return records
+            relay = lambda event, name=config.topology: on_event(name, event)  # noqa: E731
+            records.append(run_experiment(replace(config, seed=seed), relay, should_stop, store=store))
     return records
+
+
+def seeded_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per topology (in first-seen order): its parameters, each metric's stats over its
+    seeds (``aggregate.summarize``), and ``vs_best`` (``aggregate.separability``)."""
+    by_topology: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_topology.setdefault(record["topology"], []).append(record)
+    rows = [
+        {"topology": name, "params": runs[0]["params"], **aggregate.summarize(runs)}
+        for name, runs in by_topology.items()
+    ]
+    for r, label in zip(rows, aggregate.separability(rows)):
+        r["vs_best"] = label
+    return rows
+
+
+def seeded_markdown(rows: list[dict[str, Any]]) -> str:
+    """Markdown: each metric as mean ± std and min … max over the seeds."""
+    headers = ["topology", "seeds", "params"]
+    for metric, name in SEEDED_HEADERS.items():
+        headers += [f"{name} (mean ± std)", f"{name} (min … max)"]
+    headers.append("vs best")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for r in rows:
+        cells = [r["topology"], str(len(r["seeds"])), str(r["params"])]
+        for metric, spec in SEEDED_FORMATS.items():
+            cells += [aggregate.mean_std_text(r[metric], spec), aggregate.range_text(r[metric], spec)]
+        cells.append(r["vs_best"] or "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def seeded_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV: ``final_loss_mean``, ``final_loss_std``, ... per topology."""
+    out = io.StringIO()
+    fields = ["topology", "seeds", "params", *aggregate.flat(rows[0]), "vs_best"] if rows else ["topology"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({"topology": r["topology"], "seeds": len(r["seeds"]), "params": r["params"],
+                         **aggregate.flat(r), "vs_best": r["vs_best"]})
+    return out.getvalue()
+
+
+def seeded_json(records: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> str:
+    """One JSON object: every run record by topology (one per seed), and the seeded rows."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        runs.setdefault(record["topology"], []).append(record)
+    return json.dumps({"threshold": threshold, "runs": runs, "rows": seeded_rows(records)})
 
 
 def cell_text(key: str, value: Any) -> str:
@@ -151,12 +221,22 @@ EXPORTERS: dict[str, Callable[[list[dict[str, Any]], float], str]] = {
 }
 
 
-def export(records: list[dict[str, Any]], folder: Path, threshold: float = DEFAULT_THRESHOLD) -> list[Path]:
-    """Write the comparison as Markdown, CSV and JSON into ``folder``; returns the paths."""
+SEEDED_EXPORTERS: dict[str, Callable[[list[dict[str, Any]], float], str]] = {
+    "md": lambda records, threshold: seeded_markdown(seeded_rows(records)),
+    "csv": lambda records, threshold: seeded_csv(seeded_rows(records)),
+    "json": seeded_json,
+}
+
+
+def export(
+    records: list[dict[str, Any]], folder: Path, threshold: float = DEFAULT_THRESHOLD, *, seeded: bool = False
+) -> list[Path]:
+    """Write the comparison (``seeded``: its rows over seeds) as Markdown, CSV and JSON into
+    ``folder``; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = "compare-" + time.strftime("%Y%m%d-%H%M%S")
     paths = []
-    for suffix, render in EXPORTERS.items():
+    for suffix, render in (SEEDED_EXPORTERS if seeded else EXPORTERS).items():
         path = folder / f"{stem}.{suffix}"
         path.write_text(render(records, threshold), encoding="utf-8")
         paths.append(path)

@@ -8,10 +8,10 @@ Why a compiled loop: with one tiny step per epoch, ``fit`` spends ~30 ms per epo
 machinery. The fast engine runs a ``tf.while_loop`` over training steps inside one compiled
 call, sized so each call takes about ``CHUNK_SECONDS`` (a call may end inside an epoch), and
 reads back the per-epoch losses and current predictions after each call. The program is traced
-once per graph shape (``graph_key``) and runs first as a TF graph, which is ready in a fraction
-of a second; XLA runs the same trace 15-40x faster on small models but takes seconds to compile,
-so a long run compiles it first and a short one queues it for reruns; a run stays on one of the
-two throughout, so its history does not depend on timing (see "when to compile XLA" below).
+once per graph shape (``graph_key``) and runs either as a TF graph, ready in a fraction of a
+second, or by XLA, 15-40x faster on small models but seconds to compile. Which one is a function
+of the config alone (``uses_xla``), never of what a process happens to have compiled, so the same
+config and seed give the same history to the bit in any run and any process (see "graph or XLA").
 ``benchmarks/engine.py`` measures all of this.
 """
 
@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import os
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -172,12 +170,10 @@ def fit_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[
 # A cached rerun on XLA: ~0.5 ms per call plus 8-15 us per step.
 
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults, as fit uses
-# "auto": compile XLA in the background when it pays (see "when to compile XLA") and use it once
-# ready; "never": the TF graph only (deterministic arithmetic, e.g. for snapshots); "always":
-# compile XLA for every program at its first chunk.
+# "auto": XLA for the configs where it pays (see "graph or XLA"); "never": the TF graph only;
+# "always": XLA for every program XLA can compile.
 XLA = "auto"
 XLA_MAX_OPS = 6000  # bigger traced programs are not given to XLA (compile time and memory grow with them)
-OVERHEAD_BOUND_S = 0.002  # graph steps faster than this are dominated by per-op overhead, which XLA removes
 FIRST_PROBE_STEPS = 1  # the first timed chunk of a program; later chunks are sized from measured rates
 
 
@@ -242,8 +238,8 @@ class CompiledLoop:
     that ended in them. Nothing lives in TF variables, so:
 
     - one trace serves both executables: the XLA one wraps the traced graph (no second trace);
-    - a background thread can compile and time XLA on its own tensors while a run is going,
-      and nothing it touches is in use by another thread's call;
+    - another thread can compile and time XLA on its own tensors while the run that waits for
+      it still answers cancellation, and nothing it touches is in use by another thread's call;
     - learning rate and seed are arguments: a rerun with new ones never retraces or recompiles.
 
     The model math is the Keras model's own (``stateless_call``), the loss is Keras' MSE and the
@@ -289,7 +285,7 @@ class CompiledLoop:
         self.ops = _count_ops(self.graph)
         self.graph_instantiated = False
         self.xla: Any = None
-        self.xla_state = "none"  # none, queued, compiling, ready, failed, declined
+        self.xla_state = "none"  # none, compiling, ready, failed
         self.xla_seconds: float | None = None
         self.xla_error: str | None = None
         self._xla_args: tuple | None = None
@@ -439,31 +435,18 @@ class CompiledLoop:
 
     # -- XLA, compiled in another thread
 
-    def want_xla(self, state: list[Any], lr: Any, X: Any, y: Any, seed: Any, *, now: bool) -> None:
-        """Ask for the XLA executable: compiled at once (``now``) or once the process is idle."""
+    def want_xla(self, state: list[Any], lr: Any, X: Any, y: Any, seed: Any) -> None:
+        """Start compiling the XLA executable in another thread, unless it was already asked for."""
         with self._lock:
-            if self.xla_state not in ("none", "queued") or (self.xla_state == "queued" and not now):
+            if self.xla_state != "none":
                 return
-            if self.xla_state == "queued":  # wanted now after all: out of the queue
-                with _queue_lock:
-                    if self in _queue:  # (_compile_queued may have just taken it)
-                        _queue.remove(self)
-            self.xla_state = "compiling" if now else "queued"
+            self.xla_state = "compiling"
             self._xla_args = (state, lr, X, y, seed)
-        if now:
-            _start_compile(self, background=False)
-        else:
-            with _queue_lock:
-                _queue.append(self)
-
-    def decline_xla(self) -> None:
-        with self._lock:
-            if self.xla_state == "none":
-                self.xla_state = "declined"
+        _start_compile(self)
 
     def wait_xla(self, timeout: float | None = None) -> bool:
-        """Wait for a compile that was started or queued; True when none is pending."""
-        if self.xla_state not in ("compiling", "queued"):
+        """Wait for a compile that was started; True when none is pending."""
+        if self.xla_state != "compiling":
             return True
         return self._compiled.wait(timeout)
 
@@ -499,122 +482,57 @@ class CompiledLoop:
             self._compiled.set()
 
 
-# --------------------------------------------------------------------------- when to compile XLA
+# --------------------------------------------------------------------------- graph or XLA
 #
 # Measured on 2 CPU cores: XLA compiles the tutorial programs in ~1.1-1.5 s (2.5-4.5 s when the
 # machine is busy) and then runs them 15-40x faster than the graph; a tutorial run is over ~0.3 s
-# after tracing, so XLA never pays inside a first tutorial run, but makes every rerun ~20x faster.
-# For programs whose steps are not dominated by per-op overhead (length 50+, units 64+, batch 32)
-# XLA was 1.4-3x faster but took 4-15 s and ~1 GB to compile. TimeDistributed at length 500
-# (13,000 ops, reportedly 18 s and 1.7 GB) is over XLA_MAX_OPS and stays on the graph.
+# after tracing, so XLA does not pay for it. For programs whose steps are not dominated by per-op
+# overhead (length 50+, units 64+, batch 32) XLA was 1.4-3x faster but took 4-15 s and ~1 GB to
+# compile. TimeDistributed at length 500 (13,000 ops, reportedly 18 s and 1.7 GB) is over
+# XLA_MAX_OPS and stays on the graph.
 #
-# A run's arithmetic must not depend on timing: the same config and seed give the same history
-# in any two processes. XLA rounds differently from the graph in the last float32 digits, so a
-# run is on one executable throughout; and a graph run alongside an XLA compile in the same
-# process was seen to round differently too (1 run in 4 on a busy machine), so nothing compiles
-# while a first run trains. A long first run (XLA_LONG_RUN_STEPS or more, where the graph would
-# take several compile times) compiles XLA first and runs on it; a shorter one runs on the graph,
-# and an overhead-bound program is then queued for reruns: queued compiles start once no fast
-# run has been going for XLA_IDLE_S, one at a time, at the lowest CPU priority. A rerun whose
-# XLA program is ready runs on it. A process that ends right after its run (``tui-echo run``)
-# never starts a queued compile; one that has started is waited for at exit (exiting while LLVM
-# compiles aborted the process).
+# XLA rounds differently from the graph in the last float32 digits (many-to-one's final loss:
+# 1.11e-17 on the graph, 6.33e-16 on XLA), so which one a run uses decides its history. It is
+# chosen from the config alone: a run of XLA_LONG_RUN_STEPS or more (where the graph would take
+# several compile times) compiles XLA first and runs on it; a shorter one runs on the graph, even
+# when an XLA program for its shape is at hand. A run never changes executable part-way, and
+# nothing compiles in the background while a graph run trains (one alongside a compile was seen
+# to round differently, 1 run in 4 on a busy machine). So the same config and seed give the same
+# history whether it is the first run in a process or the tenth, and in any other process.
 
-XLA_IDLE_S = 1.0
 XLA_LONG_RUN_STEPS = 20_000  # 2-4 s of tutorial graph steps, or ~2 XLA compiles (then 15-40x faster)
 
 _compile_lock = threading.Lock()  # one compile at a time
-_queue: list[CompiledLoop] = []
-_queue_lock = threading.Lock()
-_active_runs = 0
-_idle_timer: threading.Timer | None = None
 
 
-def _runs_on_xla(loop: CompiledLoop, total_steps: int) -> bool:
-    """Whether this run uses XLA (compiling it first if need be): a function of the program and
-    the run's length, never of timing."""
+def uses_xla(config: Config, loop: CompiledLoop | None = None) -> bool:
+    """Whether a run of ``config`` is meant to go on XLA: from its steps and its program's size only.
+
+    (A program XLA fails to compile runs on the graph instead; that too depends on the program
+    alone.) ``loop`` is the config's program when at hand; otherwise it is traced to count its ops.
+    """
     if XLA == "never":
         return False
-    if loop.xla_state in ("ready", "compiling") or XLA == "always":  # (compiling: warm() started it)
-        return True
-    if loop.xla_state in ("failed", "declined") or loop.ops > XLA_MAX_OPS:
-        return False
-    return total_steps >= XLA_LONG_RUN_STEPS
-
-
-def _after_graph_run(loop: CompiledLoop, args: tuple) -> None:
-    """After a run on the graph: queue XLA for reruns of small, overhead-bound programs."""
-    if XLA == "never" or loop.xla_state != "none" or loop.rate["graph"] is None:
-        return
+    loop = loop if loop is not None else compiled_loop(config)[0]
     if loop.ops > XLA_MAX_OPS:
-        loop.decline_xla()
-    elif 1.0 / loop.rate["graph"] < OVERHEAD_BOUND_S:
-        loop.want_xla(*args, now=False)
+        return False
+    config = config.resolved()
+    return XLA == "always" or config.epochs * loop.steps_per_epoch >= XLA_LONG_RUN_STEPS
 
 
-def _start_compile(loop: CompiledLoop, *, background: bool) -> None:
-    """Compile ``loop``'s XLA executable in a new non-daemon thread (Python waits for it at exit).
-
-    ``background``: a queued compile, for reruns. It runs at the lowest CPU priority (a training
-    or the UI keep their cores; it gets whatever is free) and starts the next queued one when done.
-    A compile that a run waits for keeps normal priority: at the lowest, other processes on a busy
-    machine starved it (measured).
-    """
+def _start_compile(loop: CompiledLoop) -> None:
+    """Compile ``loop``'s XLA executable in a new non-daemon thread (Python waits for it at exit:
+    exiting while LLVM compiles aborted the process)."""
 
     def work() -> None:
-        if background and sys.platform.startswith("linux"):
-            try:  # this thread only: Linux gives every thread its own nice value
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except OSError:
-                pass
         with _compile_lock:
             loop._compile_xla()
-        if background:
-            _compile_queued()
 
     try:
         threading.Thread(target=work, name="tui-echo-xla", daemon=False).start()
     except RuntimeError:  # the interpreter is shutting down
         loop.xla_state = "none"
         loop._compiled.set()
-
-
-def _compile_queued() -> None:
-    """Start the next queued compile if no fast run is going."""
-    while True:
-        with _queue_lock:
-            if _active_runs or not _queue:
-                return
-            loop = _queue.pop(0)
-        with loop._lock:
-            if loop.xla_state != "queued":
-                continue
-            if not any(kept is loop for kept in _loops.values()):  # evicted meanwhile
-                loop.xla_state = "none"
-                continue
-            loop.xla_state = "compiling"
-        _start_compile(loop, background=True)
-        return
-
-
-def _run_began() -> None:
-    global _active_runs, _idle_timer
-    with _queue_lock:
-        _active_runs += 1
-        if _idle_timer is not None:
-            _idle_timer.cancel()
-            _idle_timer = None
-
-
-def _run_ended() -> None:
-    global _active_runs, _idle_timer
-    with _queue_lock:
-        _active_runs -= 1
-        if _active_runs == 0 and _queue:
-            # A daemon timer: a process that exits before it fires starts nothing.
-            _idle_timer = threading.Timer(XLA_IDLE_S, _compile_queued)
-            _idle_timer.daemon = True
-            _idle_timer.start()
 
 
 # --------------------------------------------------------------------------- programs by shape
@@ -664,18 +582,18 @@ def compiled_loop(config: Config) -> tuple[CompiledLoop, bool]:
         return _loops[key], cached
 
 
-def warm(config: Config, *, xla: bool = True) -> CompiledLoop:
-    """Get ``config``'s program ready ahead of a run: trace it here (if new) and, with ``xla``,
-    start compiling its XLA executable in the background now (a front end can call this while
-    a person is still choosing settings). Returns the program."""
+def warm(config: Config) -> CompiledLoop:
+    """Get ``config``'s program ready ahead of a run: trace it here (if new) and, when the config
+    runs on XLA, start compiling that now (a front end can call this while a person is still
+    choosing settings). Returns the program."""
     tf, _ = runtime.load()
     config = config.resolved()
     loop, _ = compiled_loop(config)
-    if xla and loop.ops <= XLA_MAX_OPS:
+    if uses_xla(config, loop):
         problem = config.problem
         state = [tf.zeros(spec.shape, spec.dtype) for spec in loop._specs[:5]]  # any values compile
         args = (state, tf.constant(config.lr, tf.float32), tf.constant(problem.X), tf.constant(problem.y))
-        loop.want_xla(*args, tf.constant(config.seed, tf.int64), now=True)
+        loop.want_xla(*args, tf.constant(config.seed, tf.int64))
     return loop
 
 
@@ -687,12 +605,8 @@ def clear_programs() -> None:
 
 
 def wait_for_xla(timeout: float | None = None) -> bool:
-    """Wait until no XLA compile is running or queued (benchmarks, tests); True if none is left.
-
-    Queued compiles are started now rather than after the idle delay.
-    """
+    """Wait until no XLA compile is running (benchmarks, tests); True if none is left."""
     deadline = None if timeout is None else time.perf_counter() + timeout
-    _compile_queued()
     for loop in list(_loops.values()):
         left = None if deadline is None else max(0.0, deadline - time.perf_counter())
         if not loop.wait_xla(left):
@@ -714,14 +628,6 @@ def _chunk_steps(rate: float | None, remaining: int) -> int:
 
 def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
     """Chunks of compiled steps, each about ``CHUNK_SECONDS`` long, with events between them."""
-    _run_began()
-    try:
-        return _fast_loop(config, model, emit, should_stop)
-    finally:
-        _run_ended()
-
-
-def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
     tf, _ = runtime.load()
     start = time.perf_counter()
     problem = config.problem
@@ -733,11 +639,11 @@ def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable
     X, y = tf.constant(problem.X), tf.constant(problem.y)
     lr, seed = tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)
     total = config.epochs * loop.steps_per_epoch
-    mode = "xla" if _runs_on_xla(loop, total) else "graph"
+    mode = "xla" if uses_xla(config, loop) else "graph"
     compile_s = 0.0
     if mode == "xla" and loop.xla_state != "ready":
         emit(Compiling("xla"))
-        loop.want_xla(state, lr, X, y, seed, now=True)  # (no-op when already compiling)
+        loop.want_xla(state, lr, X, y, seed)  # (no-op when warm() started it)
         while not loop.wait_xla(CHUNK_SECONDS):  # still answering cancellation
             if should_stop():
                 model.set_weights(loop.weights(state))
@@ -785,8 +691,6 @@ def _fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable
         if step < total and should_stop():
             model.set_weights(loop.weights(state))
             raise Stop
-    if mode == "graph":
-        _after_graph_run(loop, (state, lr, X, y, seed))
     model.set_weights(loop.weights(state))
     outputs = predictions if loop.show == problem.samples else None
     return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)

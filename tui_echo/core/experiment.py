@@ -38,8 +38,11 @@ def run_experiment(
     should_stop: Callable[[], bool] = lambda: False,
     *,
     store: RunStore | None = None,
+    tags: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
+
+    ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
     at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
@@ -47,7 +50,7 @@ def run_experiment(
     """
     config = config.resolved()
     started = time.perf_counter()
-    writer = store.start(config.to_dict()) if store is not None else None
+    writer = store.start(config.to_dict(), tags) if store is not None else None
     watch = DivergenceWatch()
 
     def listen(event: Event) -> None:
@@ -72,6 +75,7 @@ def run_experiment(
         versions=runtime.versions(),
         wall_s=time.perf_counter() - started,
     )
+    record.update(tags or {})
     if watch.epoch is not None:
         bad = record["history"][watch.epoch - 1]
         # JSON has no NaN: the diverged epoch's loss is kept as null, its value in the message.

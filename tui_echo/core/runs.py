@@ -381,6 +381,8 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "versions": _is_versions,
     "device": _is_text,
     "error": _is_text,
+    "sweep": _is_text,  # the sweep a trial belongs to (``core/sweep.py``) and its place in it
+    "trial": _is_count,
 }
 RESULT_REQUIRED = ("topology", "layers", "params", "predictions", "targets")
 SETTINGS = {f.name: f for f in fields(Config)}

@@ -1,0 +1,518 @@
+"""Sweeps: a grid of settings times seeds, every trial a saved run, trained in parallel.
+
+``plan`` turns what a person typed (``--cell lstm,gru --units 3,5,8 --seeds 5``) into trials,
+validating every combination with ``Config.from_fields``. ``run`` trains them and yields each
+trial's record as it finishes, so a front end only renders:
+
+- **on this machine** in worker processes (``concurrent.futures.ProcessPoolExecutor``, spawn
+  context: a forked TensorFlow is not safe), one TensorFlow thread each, so N workers use N cores
+  without fighting over them;
+- **on Ray** (``pip install 'tui-echo[ray]'``), as Ray Core tasks. Ray Core rather than Tune: a
+  fixed grid needs no trial scheduler or search algorithm, and the trials must go through our
+  own deterministic engine and run store (Tune would wrap each trial in its own trainable, result
+  and checkpoint machinery). One task per graph-shape group keeps Ray's work to placing tasks
+  and carrying results back; ``ray.wait`` streams them as groups finish.
+
+Trials travel in graph-shape order (``engine.graph_key``): a worker traces a shape's program
+once and reuses it for that shape's other trials (learning rate, seed and data are inputs of the
+program). A local worker gets one run of about equal training steps (``shares``); a Ray task is
+one shape's group, split when a shape would leave CPUs idle (``groups``).
+The engine picks graph or XLA from the config alone, so a trial's history is the same in any
+worker, on Ray, or in ``tui-echo run``.
+
+Every trial is a saved run tagged ``{"sweep": id, "trial": index}``; the sweep's plan is kept in
+``<runs>/.sweeps/<id>.json``, so ``--resume ID`` redoes only the trials without a finished run.
+On a Ray cluster the runs are written by the node that trains them: give ``--runs-dir`` a
+folder every node shares, or resuming will not see the other nodes' runs.
+
+Stopping (``should_stop``) reaches running trials within one engine chunk (~50 ms; Ray tasks
+poll a flag at most every ``RAY_POLL_S``): they end as "stopped" runs, finished ones are kept,
+and trials that never started are reported with status "stopped" and no run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import queue
+import secrets
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import aggregate, runtime
+from .config import Config, ConfigError
+from .runs import RunStore, default_root, write_atomically
+from .settings import SETTINGS
+
+# The settings a sweep can vary, from the settings spec: CLI name (without --) -> Config field,
+# in grid order. Seeds are --seeds; the engine and batch order are one per sweep.
+NOT_SWEPT = ("seed", "engine", "shuffle")
+SWEPT = {s.option.removeprefix("--"): s.name for s in SETTINGS if s.option and s.name not in NOT_SWEPT}
+MAX_TRIALS = 10_000
+MAX_WORKERS = 256
+RAY_POLL_S = 0.25
+DONE = ("finished", "diverged")  # outcomes a rerun would repeat exactly: not redone on resume
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def split_values(option: str, text: str) -> list[str]:
+    """``"3,5,8"`` -> ``["3", "5", "8"]`` (repeats dropped). Commas separate values here, so a
+    thousand is written 1000."""
+    values = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    if not values:
+        raise ConfigError(option, f"must list one or more comma-separated values (got {text!r})")
+    return values
+
+
+def _boolean(option: str, text: str) -> bool:
+    try:
+        return BOOLEANS[text.lower()]
+    except KeyError:
+        raise ConfigError(option, f"must be true or false (got {text!r})") from None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training of the sweep: its place in the grid, its swept settings and its config."""
+
+    index: int
+    settings: dict[str, Any]  # CLI name -> parsed value, for each option the sweep was given
+    config: Config  # resolved
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+
+@dataclass
+class Plan:
+    """A sweep's trials and what made them (saved so ``--resume`` can rebuild them)."""
+
+    id: str
+    grid: dict[str, list[str]]  # CLI name -> values as typed
+    base: dict[str, Any]  # settings not swept (engine, shuffle)
+    seeds: list[int]
+    trials: list[Trial] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "grid": self.grid, "base": self.base, "seeds": self.seeds}
+
+
+def new_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def plan(grid: dict[str, list[str]], base: dict[str, Any], seeds: list[int], sweep_id: str | None = None) -> Plan:
+    """Every combination of ``grid`` values (CLI names) times ``seeds``, validated.
+
+    Raises ``ConfigError`` whose field is the CLI name; a value that only some combinations
+    refuse (a batch size too big for one topology) says which combination.
+    """
+    unknown = [name for name in grid if name not in SWEPT]
+    if unknown:
+        raise ConfigError(unknown[0], "is not a setting a sweep can vary")
+    names = [name for name in SWEPT if name in grid]
+    size = math.prod(len(grid[name]) for name in names) * len(seeds)
+    if size > MAX_TRIALS:
+        raise ConfigError("seeds", f"and the lists make {size:,} trials; at most {MAX_TRIALS:,}")
+    result = Plan(sweep_id or new_id(), {n: list(grid[n]) for n in names}, dict(base), list(seeds))
+    for combo in itertools.product(*(grid[name] for name in names)):
+        typed = dict(zip(names, combo))
+        fields = {SWEPT[name]: value for name, value in typed.items()}
+        if "bidirectional" in fields:
+            fields["bidirectional"] = _boolean("bidirectional", fields["bidirectional"])
+        try:
+            config = Config.from_fields({**base, **fields}).resolved()
+        except ConfigError as error:
+            option = next((n for n, f in SWEPT.items() if f == error.field), error.field)
+            # A value refused only alongside others (batch size vs topology): say which.
+            others = [f"--{n} {v}" for n, v in typed.items() if n != option and len(grid[n]) > 1]
+            reason = error.reason + (f" (with {' '.join(others)})" if others else "")
+            raise ConfigError(option, reason) from None
+        settings = {"topology": config.topology, **{name: getattr(config, SWEPT[name]) for name in names}}
+        for seed in seeds:
+            result.trials.append(
+                Trial(len(result.trials), settings, Config(**{**config.to_dict(), "seed": seed}).resolved())
+            )
+    return result
+
+
+# --------------------------------------------------------------------------- saving and resuming
+
+
+def plans_folder(root: Path | None) -> Path:
+    return (root if root is not None else default_root()) / ".sweeps"
+
+
+def save_plan(sweep: Plan, root: Path | None, status: dict[int, str] | None = None) -> Path:
+    """Write the plan (and, at the end, each trial's status) to ``<runs>/.sweeps/<id>.json``."""
+    folder = plans_folder(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sweep.id}.json"
+    data = {**sweep.to_dict(), "trials": len(sweep.trials)}
+    if status is not None:
+        data["status"] = {str(k): v for k, v in sorted(status.items())}
+    write_atomically(path, json.dumps(data, indent=1).encode())
+    return path
+
+
+def load_plan(sweep_id: str, root: Path | None) -> Plan:
+    """The plan of sweep ``sweep_id``, rebuilt; ``KeyError`` if there is none."""
+    path = plans_folder(root) / f"{sweep_id}.json"
+    if "/" in sweep_id or not path.is_file():
+        raise KeyError(sweep_id)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return plan(data["grid"], data["base"], data["seeds"], data["id"])
+
+
+def finished_records(sweep_id: str, store: RunStore) -> dict[int, dict[str, Any]]:
+    """Trial index -> the saved record of each trial of ``sweep_id`` that ended for good."""
+    found: dict[int, dict[str, Any]] = {}
+    for info in store.list():
+        if info.status not in DONE:
+            continue
+        record = store.load(info.id)
+        if record.get("sweep") == sweep_id and isinstance(record.get("trial"), int):
+            found[record["trial"]] = record
+    return found
+
+
+# --------------------------------------------------------------------------- running
+
+
+def by_shape(trials: list[Trial]) -> list[list[Trial]]:
+    """The trials in groups of one graph shape (``engine.graph_key``), in first-seen order."""
+    from .engine import graph_key  # (numpy only until a program is traced)
+
+    found: dict[tuple, list[Trial]] = {}
+    for trial in trials:
+        found.setdefault(graph_key(trial.config), []).append(trial)
+    return list(found.values())
+
+
+def steps(trial: Trial) -> int:
+    """Training steps of a trial: what its share of a worker's time is estimated from."""
+    config = trial.config
+    return config.epochs * math.ceil(config.problem.samples / config.batch_size)
+
+
+def shares(trials: list[Trial], workers: int) -> list[list[Trial]]:
+    """One run of trials per worker, of about equal training steps, cut from the trials in
+    graph-shape order (McNaughton's wrap-around rule): each worker traces only the shapes in its
+    run, and at most ``workers - 1`` shapes are traced by two workers. (Whole groups per worker
+    left one of 2 workers with 24k of 42k tutorial steps.)"""
+    ordered = [t for group in by_shape(trials) for t in group]
+    target = sum(steps(t) for t in ordered) / max(1, workers)
+    runs: list[list[Trial]] = [[]]
+    done = 0
+    for trial in ordered:
+        cost = steps(trial)
+        # Cut before this trial when most of it would fall past this worker's share.
+        if runs[-1] and len(runs) < workers and done + cost / 2 > len(runs) * target:
+            runs.append([])
+        runs[-1].append(trial)
+        done += cost
+    return runs
+
+
+def groups(trials: list[Trial], workers: int) -> list[list[Trial]]:
+    """Trials in groups of one graph shape (one Ray task each); a shape with many trials is split
+    into up to ``workers`` pieces (of whole trials) so no worker idles while another has a long queue."""
+    fair = math.ceil(len(trials) / max(1, workers))  # a worker's share
+    pieces = []
+    for members in by_shape(trials):
+        count = max(1, min(workers, math.ceil(len(members) / fair)))
+        size = math.ceil(len(members) / count)
+        pieces += [members[i : i + size] for i in range(0, len(members), size)]
+    return sorted(pieces, key=len, reverse=True)  # long groups first: they set the finish time
+
+
+def _train(payload: dict[str, Any], root: str | None, should_stop: Callable[[], bool]) -> dict[str, Any]:
+    """One trial in this process (a worker or a Ray task): its run record, saved in the store."""
+    from .experiment import run_experiment
+
+    store = RunStore(Path(root) if root else None, warn=lambda message: print(f"tui-echo: warning: {message}", file=sys.stderr))
+    tags = {"sweep": payload["sweep"], "trial": payload["index"]}
+    return run_experiment(Config(**payload["config"]), should_stop=should_stop, store=store, tags=tags)
+
+
+def _payloads(piece: list[Trial], sweep_id: str) -> list[dict[str, Any]]:
+    return [{"index": t.index, "sweep": sweep_id, "config": t.config.to_dict()} for t in piece]
+
+
+_worker: dict[str, Any] = {}  # a worker process's stop flag and result queue
+
+
+def _init_worker(stop: Any, results: Any, device: str, memory_growth: bool) -> None:
+    """Worker set-up: Ctrl+C reaches every process of the terminal's group, and only the parent
+    decides what it means; one TensorFlow thread, as N workers share N cores."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runtime.configure(device=device, memory_growth=memory_growth, cpu_threads=1)
+    _worker.update(stop=stop, results=results)
+
+
+def _local_piece(payloads: list[dict[str, Any]], root: str | None) -> int:
+    """Train a group in a worker, sending each record as it ends; returns how many were sent."""
+    stop, results = _worker["stop"], _worker["results"]
+    sent = 0
+    for payload in payloads:
+        if stop.is_set():
+            break
+        results.put((payload["index"], _train(payload, root, stop.is_set)))
+        sent += 1
+    return sent
+
+
+def run_local(
+    sweep: Plan, trials: list[Trial], root: Path | None, workers: int, should_stop: Callable[[], bool]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(trial index, record) for each trial as it ends, trained in ``workers`` processes."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    settings = runtime.settings
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker,
+        initargs=(stop, results, settings.device, settings.memory_growth),
+    )
+    root_text = str(root) if root is not None else None
+    try:
+        futures: list[Future] = [
+            pool.submit(_local_piece, _payloads(run, sweep.id), root_text) for run in shares(trials, workers)
+        ]
+        received = 0
+        while True:
+            if should_stop():
+                stop.set()
+            try:
+                yield results.get(timeout=0.05)
+                received += 1
+                continue
+            except queue.Empty:
+                pass
+            if all(f.done() for f in futures):
+                for f in futures:
+                    f.result()  # a worker that died raises here
+                if received >= sum(f.result() for f in futures):  # (the queue may lag the futures)
+                    return
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, device: str) -> list[tuple[int, dict]]:
+    """A Ray task: train a group (one TensorFlow thread, like a local worker)."""
+    import ray
+
+    runtime.configure(device=device, cpu_threads=1)
+    polled = {"at": 0.0, "stop": False}
+
+    def should_stop() -> bool:  # one round trip to the flag per RAY_POLL_S at most
+        now = time.monotonic()
+        if not polled["stop"] and now - polled["at"] >= RAY_POLL_S:
+            polled.update(at=now, stop=ray.get(flag.is_set.remote()))
+        return polled["stop"]
+
+    done = []
+    for payload in payloads:
+        if should_stop():
+            break
+        done.append((payload["index"], _train(payload, root, should_stop)))
+    return done
+
+
+class _Flag:
+    """A stop flag that Ray tasks on any node can read (a Ray actor)."""
+
+    def __init__(self) -> None:
+        self.value = False
+
+    def set(self) -> None:
+        self.value = True
+
+    def is_set(self) -> bool:
+        return self.value
+
+
+def run_ray(
+    sweep: Plan, trials: list[Trial], root: Path | None, address: str | None, cpus: int,
+    should_stop: Callable[[], bool],
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(trial index, record) per trial, trained as Ray tasks, one per group, as groups end.
+
+    ``address`` None starts a local Ray with ``cpus`` CPUs (unless this process already has
+    one); otherwise it joins that cluster (``auto``, ``ray://head:10001``).
+    """
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        options = {"num_cpus": cpus} if address is None else {"address": address}
+        # ray.init installs its own SIGTERM handler (it exits at once); the caller's way of
+        # stopping (mark trials stopped, keep finished ones) must stay in force.
+        main = threading.current_thread() is threading.main_thread()
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if main else {}
+        ray.init(**options, include_dashboard=False, log_to_driver=False)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    try:
+        flag = ray.remote(num_cpus=0)(_Flag).remote()
+        task = ray.remote(num_cpus=1, max_retries=0)(_ray_piece)
+        root_text = str(root) if root is not None else None
+        device = runtime.settings.device
+        slots = int(ray.cluster_resources().get("CPU", cpus))  # a cluster's, when joining one
+        pending = [task.remote(_payloads(p, sweep.id), root_text, flag, device) for p in groups(trials, slots)]
+        stopping = False
+        while pending:
+            if should_stop() and not stopping:
+                stopping = True
+                flag.set.remote()
+            ready, pending = ray.wait(pending, num_returns=1, timeout=0.05)
+            for ref in ready:
+                yield from ray.get(ref)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# --------------------------------------------------------------------------- results
+
+
+def trial_row(trial: Trial, record: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON object of one trial: its swept settings by CLI name, seed, epochs and results."""
+    found = aggregate.results(record) if record else dict.fromkeys(aggregate.METRICS)
+    return {
+        **trial.settings,
+        "seed": trial.seed,
+        "epochs": trial.config.epochs,
+        **found,
+        "status": record["status"] if record else "stopped",
+        "run_id": record.get("id") if record else None,
+    }
+
+
+def group_rows(sweep: Plan, records: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per setting combination: the settings and each result's stats over its seeds,
+    best (lowest mean final loss) first, with ``vs_best`` (``aggregate.separability``)."""
+    by_settings: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for trial in sweep.trials:
+        key = json.dumps(trial.settings, sort_keys=True)
+        entry = by_settings.setdefault(key, (trial.settings, []))
+        if trial.index in records:
+            entry[1].append(records[trial.index])
+    rows = [{**settings, **aggregate.summarize(runs)} for settings, runs in by_settings.values()]
+    rows.sort(key=lambda r: (r["final_loss"] is None, r["final_loss"]["mean"] if r["final_loss"] else 0.0))
+    for r, label in zip(rows, aggregate.separability(rows)):
+        r["vs_best"] = label
+    return rows
+
+
+@dataclass
+class Outcome:
+    """What a sweep yields: a trial and its record (None: stopped before it started)."""
+
+    trial: Trial
+    record: dict[str, Any] | None
+    resumed: bool = False  # finished in an earlier session of the sweep
+
+
+def run(
+    sweep: Plan,
+    *,
+    root: Path | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    use_ray: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Outcome]:
+    """Train the sweep's trials that have no finished run yet; yield every trial's ``Outcome``:
+    resumed ones first, then each as it ends, then (after a stop) the ones never started.
+
+    The plan is saved before the first trial starts and again, with each trial's status, at the end.
+    """
+    store = RunStore(root)
+    done = finished_records(sweep.id, store)
+    save_plan(sweep, root)
+    status: dict[int, str] = {}
+    for index, record in sorted(done.items()):
+        status[index] = record["status"]
+        yield Outcome(sweep.trials[index], record, resumed=True)
+    todo = [t for t in sweep.trials if t.index not in done]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    if use_ray:
+        stream = run_ray(sweep, todo, root, ray_address, workers, should_stop)
+    else:
+        stream = run_local(sweep, todo, root, workers, should_stop)
+    try:
+        if todo:
+            for index, record in stream:
+                status[index] = record["status"]
+                yield Outcome(sweep.trials[index], record)
+        for trial in todo:
+            if trial.index not in status:
+                status[trial.index] = "stopped"
+                yield Outcome(trial, None)
+    finally:
+        stream.close()
+        save_plan(sweep, root, {t.index: status.get(t.index, "stopped") for t in sweep.trials})
+
+
+def grid_from_options(values: dict[str, Any]) -> dict[str, list[str]]:
+    """The grid from the command line's values by CLI name: a comma-separated string, or None
+    (not given); a bare ``--bidirectional`` given before the sub-command arrives as True."""
+    grid = {}
+    for name, value in values.items():
+        if value is None or value is False:
+            continue
+        grid[name] = ["true"] if value is True else split_values(name, str(value))
+    return grid
+
+
+def varying(sweep: Plan) -> list[str]:
+    """Topology and the options with more than one value: the columns that tell groups apart."""
+    return ["topology", *(name for name, values in sweep.grid.items() if len(values) > 1 and name != "topology")]
+
+
+GROUP_HEADERS = ("seeds", "final loss (mean ± std)", "final loss (min … max)", "max abs error (mean ± std)",
+                 "best epoch (mean ± std)", "vs best")
+
+
+def group_cells(row: dict[str, Any], columns: list[str]) -> list[str]:
+    """A group's cells: its ``columns`` settings, then one per ``GROUP_HEADERS``."""
+    return [str(row[c]) for c in columns] + [
+        str(len(row["seeds"])),
+        aggregate.mean_std_text(row["final_loss"], ".4e"),
+        aggregate.range_text(row["final_loss"], ".4e"),
+        aggregate.mean_std_text(row["max_error"], ".3f"),
+        aggregate.mean_std_text(row["best_epoch"], ".0f"),
+        row["vs_best"] or "-",
+    ]
+
+
+def groups_markdown(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """The groups as a Markdown table, best first: each result as mean ± std over the seeds."""
+    headers = [*columns, *GROUP_HEADERS]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(group_cells(r, columns)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def trials_csv(trials: list[dict[str, Any]]) -> str:
+    """One CSV line per trial, columns as in the JSON ``trials``."""
+    out = io.StringIO()
+    if trials:
+        writer = csv.DictWriter(out, fieldnames=list(trials[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(trials)
+    return out.getvalue()
