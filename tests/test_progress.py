@@ -100,3 +100,12 @@ def test_brief_words_for_a_table() -> None:
 def test_losses_read_the_same_everywhere() -> None:
     assert format_loss(1.1102230246251565e-17) == "1.1102e-17"
     assert format_loss(None) == "-" and format_loss(float("nan")) == "nan"
+
+
+def test_the_status_line_drops_whole_parts_to_fit() -> None:
+    from tui_echo.widgets.status_bar import fit_parts
+
+    text = "finished · final loss 2.1701e-05 · 2,000 epochs · 0.83 s"
+    assert fit_parts(text, 80) == text
+    assert fit_parts(text, 40) == "finished · final loss 2.1701e-05"
+    assert fit_parts(text, 5) == "fini…"

@@ -22,6 +22,16 @@ REPAINT_EVERY_S = 1.0  # the most often a changing text is repainted within one 
 STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "saving", "finished", "stopped", "failed", "invalid")
 
 
+def fit_parts(text: str, room: int, separator: str = " · ") -> str:
+    """``text`` less as many trailing parts as it takes to fit ``room`` cells; a first part too
+    long on its own is cut with an ellipsis."""
+    parts = text.split(separator)
+    while len(parts) > 1 and cell_len(separator.join(parts)) > room:
+        parts.pop()
+    fitted = separator.join(parts)
+    return fitted if cell_len(fitted) <= room else fitted[: max(0, room - 1)] + "…"
+
+
 class StatusBar(Widget):
     """``state · details`` on the left, the device on the right; colour follows the state."""
 
@@ -69,13 +79,12 @@ class StatusBar(Widget):
         return self._text
 
     def render(self) -> Text:
-        """Left text, cut with an ellipsis if needed so the right text always shows."""
+        """Left text, then the right text. What does not fit is dropped a whole `` · ``-separated
+        part at a time from the end, so a number is shown whole or not at all."""
         width = self.content_size.width
         right = self._right
         room = max(0, width - cell_len(right) - (2 if right else 0))
-        left = self._text
-        if cell_len(left) > room:
-            left = left[: max(0, room - 1)] + "…"
+        left = fit_parts(self._text, room)
         line = Text(left, no_wrap=True, overflow="crop")
         line.pad_right(max(0, width - cell_len(left) - cell_len(right)))
         line.append(right, self.get_component_rich_style("status-bar--right", partial=True))
