@@ -150,6 +150,7 @@ def comparison_table(records: list[dict[str, Any]], threshold: float) -> Table:
     table.add_column("")
     for r in rows:
         table.add_column(r["topology"], justify="right")
+    table.add_row("status", *(record["status"] for record in records))  # a stopped run says so
     for key, header in list(COLUMNS.items())[1:]:
         table.add_row(header, *(cell_text(key, r[key]) for r in rows))
     return table
@@ -242,6 +243,10 @@ def compare(
     for record in bad:
         err.print(f"tui-echo compare: {record['topology']} {record['status']}: {record['error']}", markup=False)
     if interrupt.requested.is_set():
+        trained = {r["topology"] for r in records if r["status"] == "finished"}
+        left = [c.topology for c in configs if c.topology not in trained]
+        err.print(f"tui-echo compare: stopped; not finished: {', '.join(dict.fromkeys(left)) or 'none'}",
+                  markup=False, soft_wrap=True)
         return interrupt.code
     return 1 if bad else 0
 
