@@ -37,6 +37,10 @@ from .base import COMPACT_HEIGHT, COMPACT_WIDTH, LeanScreen
 NAMES = tuple(TOPOLOGIES)
 
 
+# Live predictions repaint at most this often: at every batch, 20 rows of them took the bytes sent
+# to the terminal past 20 KB/s (benchmarks/terminal_bytes.py); the final ones show at once.
+PREDICTIONS_EVERY_S = 1.0
+
 NOT_IN_MODEL = {"epochs", "batch_size", "lr", "seed", "engine", "shuffle", "sequences"}
 
 
@@ -104,6 +108,7 @@ class LabScreen(LeanScreen):
         self._summaries: dict[tuple, Any] = {}
         self._summary_timer = None
         self._predicted_epoch: int | None = None
+        self._predictions_at = 0.0  # when live predictions were last shown (monotonic)
 
     # ----------------------------------------------------------------- layout
 
@@ -397,7 +402,8 @@ class LabScreen(LeanScreen):
                 log.add_notes([f"stopped after {event.epoch:,} epochs"])
             elif isinstance(event, Failed):
                 log.add_notes([f"failed: {event.message}"])
-        if predictions is not None and state.phase != Phase.SAVING:
+        if predictions is not None and state.phase != Phase.SAVING and now - self._predictions_at >= PREDICTIONS_EVERY_S:
+            self._predictions_at = now
             self._show_predictions(predictions.values, predictions.epoch)
         chart.flush()  # one frame per batch for everything that changed
         log.flush()
