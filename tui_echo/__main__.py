@@ -59,6 +59,8 @@ def build_parser() -> Parser:
     run = commands.add_parser("run", help="train one topology headless and print the results")
     _add_config_options(run)
     run.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print what the training would cost (steps, time, memory) and train nothing")
     compare = commands.add_parser("compare", help="train several topologies on one problem and compare")
     _add_config_options(compare)
     compare.add_argument("--topologies", help=f"comma-separated (default: all of {','.join(TOPOLOGIES)})")
@@ -317,6 +319,12 @@ def _main(argv: Sequence[str] | None) -> int:
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:
         return _run_tui(config, runs_dir, _fps(args.fps), ascii_only=args.ascii)
+    if args.command == "run":
+        from .headless import afford
+
+        code = afford(config, as_json=args.json, dry_run=args.dry_run)  # before TensorFlow's import
+        if code is not None:
+            return code
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)

@@ -36,7 +36,8 @@ from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady
 from .screens.base import LeanScreen
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
-from .training import TrainingService, run_in_daemon
+from .core.runtime import run_in_daemon
+from .training import TrainingService
 
 
 QUIT_GRACE_S = 0.6

@@ -568,6 +568,7 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         self.warn = warn
         self._writers: list[RunWriter] = []
+        self.last_started: str | None = None  # the ID of the latest run ``start`` made here
 
     def start(self, config: dict[str, Any], tags: dict[str, Any] | None = None) -> RunWriter | None:
         """Create a run folder for a training about to start; None (and a warning naming why) if it cannot.
@@ -611,6 +612,7 @@ class RunStore:
             return None
         writer = RunWriter(path, meta, self.warn)
         self._writers = [w for w in self._writers if not w.saved.is_set()] + [writer]
+        self.last_started = run_id
         return writer
 
     def wait_saved(self, grace: float = STOP_GRACE_S, limit: float = SAVE_LIMIT_S) -> None:
