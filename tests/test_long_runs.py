@@ -96,3 +96,28 @@ def test_a_signal_during_the_compile_of_a_large_run_ends_it_within_2_s(tmp_path:
     assert json.loads(out)["status"] == "stopped"
     [info] = RunStore(tmp_path).list()
     assert info.status == "stopped" and info.epochs == 0
+
+
+async def test_escape_during_a_compile_ends_the_lab_run_within_1_s():
+    from tui_echo.app import EchoApp
+    from tui_echo.core.progress import Phase
+
+    config = Config(task="random-echo", sequences=1024, length=100, units=128, batch_size=64, epochs=2000)
+    app = EchoApp(config=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        deadline = time.monotonic() + 90
+        while not app.tf_ready and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        await pilot.press("ctrl+r")
+        while app.lab.phase != Phase.COMPILING and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(1.5)  # tracing, then XLA's compile (~8 s), neither interruptible
+        assert app.lab.phase == Phase.COMPILING
+        # The action escape is bound to, run as the key runs it: Pilot's press("escape") itself took
+        # ~2.0 s to return during a compile here (measured), longer than the latency under test.
+        [action] = [b.action for b in app.lab.BINDINGS if "escape" in b.key.split(",")]
+        pressed = time.monotonic()
+        await app.lab.run_action(action)
+        while app.lab.phase != Phase.STOPPED and time.monotonic() < pressed + 5:
+            await pilot.pause(0.02)
+        assert app.lab.phase == Phase.STOPPED and time.monotonic() - pressed < 1.0
