@@ -117,6 +117,8 @@ def test_long_epochs_show_their_steps_rate_and_eta():
     assert kind == "training"
     assert text == "training epoch 2 of 10 · step 250 of 1,000 · 500 steps/s · ETA 18 s · loss 5.0000e-01"
     assert progress.status(state, timings=False)[1] == "training epoch 2 of 10 · step 250 of 1,000 · loss 5.0000e-01"
+    state = progress.advance(state, Epochs(2, (0.25,), 9.0), 9.0)  # at an epoch's end: no step 0
+    assert progress.status(state, timings=False)[1] == "training epoch 2 of 10 · loss 2.5000e-01"
 
 
 def test_a_pause_is_not_training_time_for_the_eta():

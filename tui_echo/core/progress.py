@@ -198,11 +198,12 @@ def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
     if phase in (Phase.STARTING, Phase.COMPILING):
         return "compiling", "compiling the training step…"
     if phase == Phase.TRAINING:
-        if state.steps_per_epoch:  # long epochs: the one under way, its steps and steps/s
+        where = f"epoch {epoch} of {total}"
+        if state.step:  # inside a long epoch: the one under way and its steps
             where = f"epoch {state.epoch + 1:,} of {total} · step {state.step:,} of {state.steps_per_epoch:,}"
+        if state.steps_per_epoch:  # long epochs: steps/s reads better than a fraction of an epoch
             rate = f" · {state.steps_per_s:,.0f} steps/s" if timings and state.rate else ""
         else:
-            where = f"epoch {epoch} of {total}"
             rate = f" · {state.rate:,.0f} epochs/s" if timings and state.rate else ""
         eta = f" · ETA {format_duration(state.eta_s)}" if timings and state.eta_s is not None else ""
         return "training", f"training {where}{rate}{eta}{loss}"
