@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tui_echo.core import progress
-from tui_echo.core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started
+from tui_echo.core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started, Steps
 from tui_echo.core.formatting import format_loss
 from tui_echo.core.progress import Phase, RunState
 
@@ -109,3 +111,30 @@ def test_the_status_line_drops_whole_parts_to_fit() -> None:
     assert fit_parts(text, 80) == text
     assert fit_parts(text, 40) == "finished · final loss 2.1701e-05"
     assert fit_parts(text, 5) == "fini…"
+
+
+def test_long_epochs_show_their_steps_rate_and_eta():
+    state = progress.advance(progress.begun(10, ready=True), Started({}, 10, "cpu", "fast"), 0.0)
+    state = progress.advance(state, Compiled(5.0), 5.0)  # compile time is kept apart from the rate
+    state = progress.advance(state, Steps(1, 250, 1000), 6.0)
+    state = progress.advance(state, Steps(1, 750, 1000), 7.0)
+    assert state.steps_per_s == pytest.approx(500.0) and state.rate == pytest.approx(0.5)
+    assert state.eta_s == pytest.approx((10 - 0.75) / 0.5)
+    state = progress.advance(state, Epochs(1, (0.5,), 7.5), 7.5)
+    state = progress.advance(state, Steps(2, 250, 1000), 7.5 + 0.5)
+    kind, text = progress.status(state)
+    assert kind == "training"
+    assert text == "training epoch 2 of 10 · step 250 of 1,000 · 500 steps/s · ETA 18 s · loss 5.0000e-01"
+    assert progress.status(state, timings=False)[1] == "training epoch 2 of 10 · step 250 of 1,000 · loss 5.0000e-01"
+    state = progress.advance(state, Epochs(2, (0.25,), 9.0), 9.0)  # at an epoch's end: no step 0
+    assert progress.status(state, timings=False)[1] == "training epoch 2 of 10 · loss 2.5000e-01"
+
+
+def test_a_pause_is_not_training_time_for_the_eta():
+    state = progress.advance(progress.begun(4, ready=True), Compiled(0.0), 0.0)
+    state = progress.advance(state, Steps(1, 100, 400), 1.0)
+    state = progress.resumed(progress.paused(state))  # an hour away: a fresh window
+    state = progress.advance(state, Steps(1, 200, 400), 3600.0)
+    state = progress.advance(state, Steps(1, 300, 400), 3600.5)
+    assert state.steps_per_s == pytest.approx(200.0)  # the paused hour is not in it
+    assert progress.status(state)[1].endswith("ETA 6.5 s")

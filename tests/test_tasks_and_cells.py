@@ -112,7 +112,7 @@ def test_shapes_and_samples_are_arithmetic_and_match_the_drawn_data() -> None:
 def test_resolving_the_largest_problem_draws_nothing() -> None:
     config = Config(task="random-echo", sequences=100_000, length=1000)
     resolved = config.resolved()
-    assert resolved.samples == 100_000 and resolved.units == 1000
+    assert resolved.samples == 100_000 and resolved.units == 64  # units follow the length only for echo
     assert resolved.resolved() is resolved  # so the data set, once drawn, stays with it
     assert Config.from_fields({"task": "random-echo", "sequences": "100000", "length": "1000", "batch_size": "64"})
     assert "problem" not in vars(config) and "problem" not in vars(resolved)

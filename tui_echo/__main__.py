@@ -59,6 +59,8 @@ def build_parser() -> Parser:
     run = commands.add_parser("run", help="train one topology headless and print the results")
     _add_config_options(run)
     run.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print what the training would cost (steps, time, memory) and train nothing")
     compare = commands.add_parser("compare", help="train several topologies on one problem and compare")
     _add_config_options(compare)
     compare.add_argument("--topologies", help=f"comma-separated (default: all of {','.join(TOPOLOGIES)})")
@@ -107,6 +109,9 @@ def build_parser() -> Parser:
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(doctor)
     _add_inspect_command(commands)
+    attach = commands.add_parser("attach", help="watch a run that another tui-echo process trains (read-only)")
+    attach.add_argument("id", nargs="?", metavar="RUN_ID", help="default: the newest running run")
+    _add_common(attach)
     _keep_earlier_values(parser, parser)
     return parser
 
@@ -313,10 +318,18 @@ def _main(argv: Sequence[str] | None) -> int:
         return inspect_command(runs_dir, args.id, args.epoch, args.sequence, as_json=args.json)
     if args.command == "sweep":
         return _sweep(args, runs_dir)
+    if args.command == "attach":
+        return _run_tui(Config(), runs_dir, _fps(args.fps), ascii_only=args.ascii, attach=_attach_id(args.id, runs_dir))
     prog = f"tui-echo {args.command}" if args.command else "tui-echo"
     config = config_from_args(args, prog)  # refuse bad values before the slow TensorFlow import
     if args.command is None:
         return _run_tui(config, runs_dir, _fps(args.fps), ascii_only=args.ascii)
+    if args.command == "run":
+        from .headless import afford
+
+        code = afford(config, as_json=args.json, dry_run=args.dry_run)  # before TensorFlow's import
+        if code is not None:
+            return code
     if args.command == "compare":
         configs = _compare_configs(config, _topologies(args.topologies))
         threshold = _threshold(args.threshold)
@@ -346,7 +359,28 @@ def _main(argv: Sequence[str] | None) -> int:
     )
 
 
-def _run_tui(config: Config, runs_dir: Path | None, fps: int | None, *, ascii_only: bool = False) -> int:
+def _attach_id(run_id: str | None, runs_dir: Path | None) -> str:
+    """The run to attach to: ``run_id`` if it is running, else the newest running run; or exit 2."""
+    from .core.runs import BadRunId, RunStore, check_id
+
+    store = RunStore(runs_dir)
+    running = sorted((r for r in store.list() if r.status == "running"), key=lambda r: r.started)
+    if run_id is None:
+        if not running:
+            _refuse("tui-echo attach", f"no running run in {store.root}: start one with tui-echo run, or name a RUN_ID")
+        return running[-1].id
+    try:
+        check_id(run_id)
+    except BadRunId as error:
+        _refuse("tui-echo attach", str(error))
+    if not (store.root / run_id).is_dir():
+        _refuse("tui-echo attach", f"no run {run_id} in {store.root}")
+    return run_id  # an ended run opens too: it shows how it ended
+
+
+def _run_tui(
+    config: Config, runs_dir: Path | None, fps: int | None, *, ascii_only: bool = False, attach: str | None = None
+) -> int:
     """Start the app with native stderr (TensorFlow's C++ logs) kept off the screen.
 
     Textual draws on ``sys.__stderr__``; we give it a private copy of the terminal and point
@@ -373,7 +407,8 @@ def _run_tui(config: Config, runs_dir: Path | None, fps: int | None, *, ascii_on
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    EchoApp(config=config, ascii_only=ascii_only).run()
+    # Attached, the lab never trains: TensorFlow is not loaded (the lab opens in ~0.2 s).
+    EchoApp(config=config, ascii_only=ascii_only, attach=attach, load_tensorflow=attach is None).run()
     return 0
 
 

@@ -36,7 +36,8 @@ from .messages import StoreWarning, TensorFlowFailed, TensorFlowReady
 from .screens.base import LeanScreen
 from .screens.help import HelpScreen
 from .screens.lab import LabScreen
-from .training import TrainingService, run_in_daemon
+from .core.runtime import run_in_daemon
+from .training import TrainingService
 
 
 QUIT_GRACE_S = 0.6
@@ -110,12 +111,13 @@ class EchoApp(App[None]):
 
     def __init__(
         self, config: Config | None = None, *, deterministic: bool = False, load_tensorflow: bool = True,
-        ascii_only: bool = False,
+        ascii_only: bool = False, attach: str | None = None,
     ) -> None:
         """``deterministic`` hides run-to-run timings and the device (snapshot tests).
 
         ``load_tensorflow=False`` never imports TensorFlow (UI-only tests and time-to-first-frame).
         ``ascii_only`` draws borders and charts with ASCII characters (``--ascii``).
+        ``attach``: open on that run, trained by another process, read-only (``tui-echo attach``).
         """
         self.ascii_only = ascii_only  # read by get_css_variables, which App.__init__ calls
         super().__init__()
@@ -134,6 +136,7 @@ class EchoApp(App[None]):
         self._load_tensorflow = load_tensorflow
         self.training = TrainingService(self)  # every background job with Keras goes through it
         self.lab = LabScreen(self.config, self.training)
+        self.attach = attach
 
     def get_driver_class(self) -> type:
         """Textual's driver for this platform; on Linux and macOS one that acts on escape promptly."""
@@ -170,6 +173,10 @@ class EchoApp(App[None]):
 
     def on_mount(self) -> None:
         """Paint first; import TensorFlow after the first frame."""
+        if self.attach is not None and self.run_store is not None:
+            from .screens.attach import AttachScreen
+
+            self.push_screen(AttachScreen(self.run_store, self.attach))
         if self._load_tensorflow:
             self.call_after_refresh(self.load_tensorflow)
         if not self.is_headless:

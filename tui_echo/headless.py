@@ -7,6 +7,7 @@ JSON object on stdout and nothing else.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -18,20 +19,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .core import engine, runtime
+from .core import engine, estimate, runtime
+from .core import progress as run_state
 from .core.config import Config, ConfigError, IntRange
-from .core.events import Compiled, Compiling, Epochs, Started
+from .core.events import Epochs, Started
 from .core import aggregate
 from .core.compare import COLUMNS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, export, row, to_json, to_markdown
 from .core.compare import seeded_json, seeded_markdown, seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
-from .core.formatting import format_loss
+from .core.formatting import format_bytes, format_duration, format_loss
 from .core.record import first_inputs, first_sequence, label
 from .core.runs import (
     BadRunId, RunError, RunInfo, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable,
 )
 from .core.summary import render, summarize, summary_from_record
+
+
+ABANDON_S = 0.5  # how long a stopped training may take to reach its stop check before it is left behind
 
 
 class Interrupt:
@@ -62,6 +67,34 @@ class Interrupt:
     def __exit__(self, *exc: Any) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+
+
+def afford(config: Config, *, as_json: bool, dry_run: bool) -> int | None:
+    """``tui-echo run``'s estimate: with ``dry_run`` print it and return 0 (2 if refused); otherwise
+    return 2 after one line when the run would not fit in memory, or None to go on and train."""
+    config = config.resolved()
+    cost = engine.cost(config)
+    available = estimate.available_memory()
+    reason = estimate.refusal(config, cost, available)
+    if dry_run:
+        if as_json:
+            sys.stdout.write(json.dumps({**cost.to_dict(), "available_bytes": available, "refused": reason}) + "\n")
+        else:
+            out = Console(highlight=False)
+            out.print(
+                f"{config.epochs:,} epochs x {cost.steps_per_epoch:,} steps = {cost.steps:,} steps · "
+                f"{cost.params:,} parameters · {'XLA' if cost.xla else 'graph'}\n"
+                f"data {format_bytes(cost.data_bytes)} · model and Adam {format_bytes(cost.model_bytes)} · "
+                f"peak ~{format_bytes(cost.estimated_peak_bytes)}"
+                + (f" of {format_bytes(available)} available" if available is not None else "") + "\n"
+                f"~{format_duration(cost.estimated_seconds)} (compile ~{format_duration(cost.compile_seconds)}, "
+                f"{cost.step_seconds * 1e3:.3g} ms a step) · estimated by a model calibrated on a 2-core CPU",
+                markup=False, soft_wrap=True,
+            )
+    if reason is not None:
+        sys.stderr.write(f"tui-echo run: error: {reason}\n")
+        return 2
+    return 0 if dry_run else None
 
 
 def predictions_table(record: dict[str, Any]) -> Table:
@@ -95,27 +128,33 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         if not as_json:
             out.print(render(summarize(engine.build_model(config))))
         progress = Progress(
+            BarColumn(bar_width=20),
             TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
             TimeElapsedColumn(),
             console=out,
             transient=True,
             disable=not show_progress,
         )
-        task = progress.add_task("compiling", total=config.epochs, loss="-")
+        task = progress.add_task("compiling", total=config.epochs)
+        state = run_state.begun(config.epochs, ready=True)
 
         def on_event(event: Any) -> None:
-            if isinstance(event, Compiling):
-                progress.update(task, description="compiling")
-            elif isinstance(event, Compiled):
-                progress.update(task, description="training")
-            elif isinstance(event, Epochs):
-                progress.update(task, completed=event.last, loss=format_loss(event.losses[-1]))
+            # The lab's status line, from the same reducer: epoch, step, rates and ETA.
+            nonlocal state
+            state = run_state.advance(state, event, time.monotonic())
+            progress.update(task, completed=state.done, description=run_state.status(state)[1])
 
+        store = _store(runs_dir, err)
         with progress:
-            record = run_experiment(config, on_event, interrupt.requested.is_set, store=_store(runs_dir, err))
+            # In a daemon thread, so a stop is answered within ABANDON_S even while a program is
+            # traced or compiled (uninterruptible): that training is then left behind, its run
+            # saved as stopped with the epochs so far.
+            record = runtime.run_in_daemon(
+                lambda: run_experiment(config, on_event, interrupt.requested.is_set, store=store),
+                give_up=interrupt.requested.is_set, grace=ABANDON_S,
+            )
+        if record is None:
+            record = _abandoned(store)
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
     status = record["status"]
@@ -127,7 +166,12 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
             saved = f" · saved as run {record['id']}" if record.get("id") else ""
             err.print(f"tui-echo run: stopped after {len(record['history']):,} epochs{saved}", markup=False,
                       soft_wrap=True)
-        return interrupt.code
+        # An XLA compile runs in a non-daemon thread (exiting under LLVM aborted the process), and
+        # the interpreter would join it or an abandoned trace for up to a minute: the run is saved,
+        # so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(interrupt.code)
     if not as_json:
         out.print(predictions_table(record))
         out.print(
@@ -141,6 +185,18 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
         out.print(f"saved as run {record['id']} in {saved} (tui-echo runs show {record['id']})",
                   markup=False, soft_wrap=True)
     return 0
+
+
+def _abandoned(store: RunStore) -> dict[str, Any]:
+    """Save the training that did not stop in time as stopped (``RunStore.wait_saved``) and
+    return its record as the store reads it back (no record when it could not be saved)."""
+    store.wait_saved(grace=0)
+    run_id = store.last_started
+    try:
+        record = store.load(run_id) if run_id is not None else None
+    except (KeyError, RunError):
+        record = None
+    return record or {"status": "stopped", "history": [], "id": None}
 
 
 def comparison_table(records: list[dict[str, Any]], threshold: float) -> Table:

@@ -19,6 +19,7 @@ from textual.dom import DOMNode
 from textual.worker import Worker
 
 from .core import runtime
+from .core.runtime import run_in_daemon
 from .core.events import Cancelled, Failed, Finished
 from .messages import JobDone, JobProgress
 
@@ -95,7 +96,6 @@ class TrainingService:
         that training's initial weights).
         """
         job = Job(next(self._numbers), group)
-        app = self._app
 
         def run() -> None:
             batcher = Batcher(lambda items: owner.post_message(JobProgress(job, items)), self._interval)
@@ -106,11 +106,10 @@ class TrainingService:
                     return work(job, batcher) if held and not job.stopping else None
 
             try:
-                # If the app is quitting, stop waiting on work that cannot be interrupted (a compile).
-                result = run_in_daemon(
-                    locked if keras else lambda: work(job, batcher),
-                    give_up=lambda: job.stopping and bool(getattr(app, "quitting", False)),
-                )
+                # A stopped job stops waiting on work that cannot be interrupted (a trace or an XLA
+                # compile): escape and quit answer within ``grace``; the abandoned work still ends
+                # at its next stop check and saves its run as stopped.
+                result = run_in_daemon(locked if keras else lambda: work(job, batcher), give_up=lambda: job.stopping)
             except Exception as exc:  # shown to the user, never raised into Textual
                 error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             finally:
@@ -171,37 +170,3 @@ class Batcher:
             self.sent += 1
             # Sent under the lock so batches keep their order across the worker and timer threads.
             self._send(held)
-
-
-def run_in_daemon(
-    work: Callable[[], T], give_up: Callable[[], bool], grace: float = 0.5, poll: float = 0.02
-) -> T | None:
-    """Run ``work`` in a daemon thread and wait for it; return ``None`` if it is still running
-    ``grace`` seconds after ``give_up()`` first says so.
-
-    Textual's thread workers run in the event loop's executor, which the interpreter joins at
-    exit: a worker stuck in an uninterruptible call (a TensorFlow import, a graph compile) would
-    keep the process alive after the user quit. Waiting here instead lets the worker return soon
-    after the app starts quitting, while work that can stop (a training polling its stop flag)
-    still gets ``grace`` seconds to finish cleanly. A dropped daemon thread dies with the process.
-    """
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            result["value"] = work()
-        except BaseException as error:  # re-raised in the waiting thread
-            result["error"] = error
-
-    thread = threading.Thread(target=target, name="tui-echo-work", daemon=True)
-    thread.start()
-    deadline: float | None = None
-    while thread.is_alive():
-        thread.join(poll)
-        if thread.is_alive() and give_up():
-            deadline = deadline or time.monotonic() + grace
-            if time.monotonic() >= deadline:
-                return None
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")

@@ -18,6 +18,7 @@ class Cell:
     description: str
     params: Callable[[int, int], int]  # (m, u) -> count
     formula: Callable[[int, int], str]  # (m, u) -> the count written out, without "= N"
+    gates: int = 1  # weight blocks per unit: what one timestep's matmuls and activations scale with
 
     def make(self, keras: Any, units: int, **options: Any) -> Any:
         """A fresh Keras layer of this kind."""
@@ -33,6 +34,7 @@ CELLS: dict[str, Cell] = {
             "4 gates (input, forget, cell, output), each with input, recurrent and bias weights",
             lambda m, u: 4 * ((m + 1) * u + u * u),
             lambda m, u: f"4 × (({m} + 1) × {u} + {u}²)",
+            gates=4,
         ),
         Cell(
             "gru",
@@ -40,6 +42,7 @@ CELLS: dict[str, Cell] = {
             "3 gates; Keras' reset_after=True gives each gate two biases",
             lambda m, u: 3 * ((m + 2) * u + u * u),
             lambda m, u: f"3 × (({m} + 2) × {u} + {u}²)",
+            gates=3,
         ),
         Cell(
             "simple-rnn",

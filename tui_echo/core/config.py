@@ -23,6 +23,9 @@ from .settings import BY_NAME, ENGINES, SETTINGS  # noqa: F401 (re-exported)
 from .tasks import TASKS
 from .topologies import Problem, Topology, TOPOLOGIES
 
+# Units when none are given on a random task: the tutorial's "units = length" made a 5,009,000-
+# parameter LSTM at length 1,000; 64 units learn every random task here at its default sizes.
+RANDOM_TASK_UNITS = 64
 # Batch size is checked against the problem's sample count, so it has no rule of its own.
 RULES: dict[str, IntRange | FloatRange | Choice | Flag] = {s.name: s.rule for s in SETTINGS if s.rule is not None}
 OPTIONAL = frozenset(s.name for s in SETTINGS if s.optional)
@@ -119,7 +122,7 @@ class Config:
         resolved = replace(
             self,
             sequences=self.sequences or task.default_sequences,
-            units=self.units or self.length,
+            units=self.units or (min(self.length, RANDOM_TASK_UNITS) if task.random else self.length),
             epochs=self.epochs or task.default_epochs or topology.default_epochs,
             batch_size=batch,
             lr=self.lr or task.default_lr,

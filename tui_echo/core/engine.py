@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import runtime
+from . import estimate, runtime
 from .config import Config
 from .events import (
     Cancelled,
@@ -39,6 +39,7 @@ from .events import (
     Listener,
     Predictions,
     Started,
+    Steps,
 )
 
 CHUNK_SECONDS = 0.05  # events and cancellation about this often
@@ -501,6 +502,13 @@ class CompiledLoop:
 # history whether it is the first run in a process or the tenth, and in any other process.
 
 XLA_LONG_RUN_STEPS = 20_000  # 2-4 s of tutorial graph steps, or ~2 XLA compiles (then 15-40x faster)
+# Measured (benchmarks/large.py): XLA's compile grows with the recurrence, 3 s at length 20 to 8 s
+# at length 100 and ~20 s at length 300 (units 256), with 0.3-0.6 GB more memory, for a per-step gain
+# of ~3x on big models. A run goes on XLA only when its estimated compile is at most this share of
+# its estimated time on the graph (1: the compile never costs more than the run it would speed up;
+# lower shares moved 8,000-20,000-step tutorial runs, which XLA runs 15-40x faster, to the graph);
+# both estimates are arithmetic on the config (core/estimate.py), so reruns stay exact.
+XLA_COMPILE_SHARE = 1.0
 
 _compile_lock = threading.Lock()  # one compile at a time
 
@@ -511,13 +519,28 @@ def uses_xla(config: Config, loop: CompiledLoop | None = None) -> bool:
     (A program XLA fails to compile runs on the graph instead; that too depends on the program
     alone.) ``loop`` is the config's program when at hand; otherwise it is traced to count its ops.
     """
-    if XLA == "never":
+    if not xla_planned(config):
         return False
     loop = loop if loop is not None else compiled_loop(config)[0]
-    if loop.ops > XLA_MAX_OPS:
+    return loop.ops <= XLA_MAX_OPS
+
+
+def xla_planned(config: Config) -> bool:
+    """``uses_xla`` before the program is traced: long enough a run, and one XLA's compile does not
+    dwarf (pure arithmetic; ``--dry-run`` and the lab's estimate use it)."""
+    if XLA != "auto":
+        return XLA == "always"
+    graph = estimate.estimate(config)
+    if graph.steps < XLA_LONG_RUN_STEPS:
         return False
+    extra = estimate.estimate(config, xla=True).compile_seconds - graph.compile_seconds
+    return extra <= XLA_COMPILE_SHARE * graph.estimated_seconds
+
+
+def cost(config: Config) -> estimate.Estimate:
+    """What a run of ``config`` will cost, timed on the executable it will use (arithmetic only)."""
     config = config.resolved()
-    return XLA == "always" or config.epochs * loop.steps_per_epoch >= XLA_LONG_RUN_STEPS
+    return estimate.estimate(config, xla=config.engine == "fast" and xla_planned(config))
 
 
 def _start_compile(loop: CompiledLoop) -> None:
@@ -635,6 +658,8 @@ def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[
     if fresh:
         emit(Compiling("graph"))  # tracing starts now
     loop, _ = compiled_loop(config)
+    if should_stop():  # asked while tracing, which cannot be interrupted
+        raise Stop
     state = loop.start(model.get_weights())
     X, y = tf.constant(problem.X), tf.constant(problem.y)
     lr, seed = tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)
@@ -684,6 +709,9 @@ def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[
             values = losses.tolist()
             emit(Epochs(len(history) + 1, tuple(values), now - start))
             history.extend(values)
+        within = step % loop.steps_per_epoch
+        if within:  # a long epoch: say how far into it
+            emit(Steps(step // loop.steps_per_epoch + 1, within, loop.steps_per_epoch))
         if predictions is not None:
             predicted_at = now
             shown = predictions.reshape(-1)[: problem.inputs.shape[1]]

@@ -1,6 +1,6 @@
 """What a training sends out: plain frozen dataclasses, in this order.
 
-``Started`` → ``Compiling`` → ``Compiled`` → (``Epochs`` | ``Predictions``)* → one of
+``Started`` → ``Compiling`` → ``Compiled`` → (``Epochs`` | ``Steps`` | ``Predictions``)* → one of
 ``Finished`` / ``Cancelled`` / ``Failed``. Front ends derive all their state from these.
 """
 
@@ -48,6 +48,16 @@ class Epochs:
 
 
 @dataclass(frozen=True)
+class Steps:
+    """A chunk of training ended inside an epoch: ``step`` of its ``of`` steps are done (long
+    epochs only; an epoch that ends is reported by ``Epochs``)."""
+
+    epoch: int  # the epoch under way (1-based)
+    step: int
+    of: int
+
+
+@dataclass(frozen=True)
 class Predictions:
     """The model's current outputs for the task's sequences, after ``epoch`` epochs."""
 
@@ -84,5 +94,5 @@ class Failed:
     history: tuple[float, ...] = ()
 
 
-Event = Union[Started, Compiling, Compiled, Epochs, Predictions, Finished, Cancelled, Failed]
+Event = Union[Started, Compiling, Compiled, Epochs, Steps, Predictions, Finished, Cancelled, Failed]
 Listener = Callable[[Event], None]

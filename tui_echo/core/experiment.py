@@ -64,7 +64,10 @@ def run_experiment(
 
     def should_end() -> bool:
         # A run the store can no longer write (a full disk) stops: more training would be kept nowhere.
-        return watch.epoch is not None or should_stop() or (writer is not None and writer.error is not None)
+        # So does one that an attached lab asked to stop (``runs.request_stop``).
+        return watch.epoch is not None or should_stop() or (
+            writer is not None and (writer.error is not None or writer.stop_requested())
+        )
 
     final = engine.train(config, listen, should_end, model=model)
     record = run_record(

@@ -6,8 +6,10 @@ The lab and the compare screen keep one ``RunState`` per training and replace it
 status line from a state alone, so everything a screen says about a run is tested here, without
 Textual or Keras.
 
-Throughput has one definition: epochs per second of training time over about the last second,
-compilation and pauses left out (a resume starts a fresh window).
+Throughput has one definition: training progress (epochs, counting the steps of an epoch under
+way as its fraction) per second of training time over about the last second, compilation and
+pauses left out (a resume starts a fresh window); steps/s is that times the steps per epoch, and
+the ETA is the epochs left over it. Compilation is shown apart, as ``compile_s``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .formatting import format_loss
-from .events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started
+from .formatting import format_duration, format_loss
+from .events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Started, Steps
 
 RATE_WINDOW_S = 1.0
 
@@ -68,7 +70,9 @@ class RunState:
     compiled: bool = False
     compile_s: float = 0.0
     rate: float = 0.0  # epochs per second of training, over about the last second
-    window: tuple[tuple[float, int], ...] = ()  # (time, epoch) marks the rate is taken over
+    window: tuple[tuple[float, float], ...] = ()  # (time, epochs done with fractions) marks the rate is taken over
+    step: int = 0  # steps done of the epoch under way (long epochs report them)
+    steps_per_epoch: int = 0  # 0 until a long epoch says
     wall_s: float | None = None  # the whole run, compilation included (once finished)
     epochs_per_s: float | None = None  # over the whole run's training time (once finished)
     failure: str = ""
@@ -76,6 +80,21 @@ class RunState:
     @property
     def running(self) -> bool:
         return self.phase.running
+
+    @property
+    def done(self) -> float:
+        """Epochs done, the one under way counted by its steps."""
+        return self.epoch + (self.step / self.steps_per_epoch if self.steps_per_epoch else 0.0)
+
+    @property
+    def steps_per_s(self) -> float | None:
+        """Training steps per second (known once a long epoch has said its steps)."""
+        return self.rate * self.steps_per_epoch if self.steps_per_epoch else None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds of training left at the current rate."""
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
 
 
 def begun(total: int, *, ready: bool) -> RunState:
@@ -88,7 +107,7 @@ def started(state: RunState) -> RunState:
     return replace(state, phase=Phase.STARTING) if state.phase == Phase.WAITING else state
 
 
-def _mark(state: RunState, now: float, epoch: int) -> tuple[tuple[tuple[float, int], ...], float]:
+def _mark(state: RunState, now: float, epoch: float) -> tuple[tuple[tuple[float, float], ...], float]:
     """The rate window with a new mark, trimmed to about ``RATE_WINDOW_S``, and its rate."""
     marks = [*state.window, (now, epoch)]
     while len(marks) > 2 and now - marks[1][0] >= RATE_WINDOW_S:
@@ -109,12 +128,16 @@ def advance(state: RunState, event: Any, now: float) -> RunState:
         window = () if state.phase == Phase.PAUSED else ((now, state.epoch),)
         return replace(state, compiled=True, compile_s=event.seconds, window=window,
                        phase=Phase.TRAINING if busy else state.phase)
-    if isinstance(event, Epochs):
-        epoch = event.last
-        changes: dict[str, Any] = {"epoch": epoch, "loss": event.losses[-1] if event.losses else state.loss}
+    if isinstance(event, (Epochs, Steps)):
+        if isinstance(event, Epochs):
+            changes: dict[str, Any] = {"epoch": event.last, "step": 0,
+                                       "loss": event.losses[-1] if event.losses else state.loss}
+        else:
+            changes = {"epoch": event.epoch - 1, "step": event.step, "steps_per_epoch": event.of}
+        moved = replace(state, **changes)
         if state.compiled and state.phase == Phase.TRAINING:
-            changes["window"], changes["rate"] = _mark(state, now, epoch)
-        return replace(state, **changes)
+            moved = replace(moved, **dict(zip(("window", "rate"), _mark(state, now, moved.done))))
+        return moved
     if isinstance(event, Finished):
         phase = Phase.SAVING if state.phase != Phase.STOPPING else state.phase
         return replace(state, phase=phase, epoch=len(event.history), wall_s=event.wall_s,
@@ -175,8 +198,15 @@ def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
     if phase in (Phase.STARTING, Phase.COMPILING):
         return "compiling", "compiling the training step…"
     if phase == Phase.TRAINING:
-        rate = f" · {state.rate:,.0f} epochs/s" if timings and state.rate else ""
-        return "training", f"training epoch {epoch} of {total}{rate}{loss}"
+        where = f"epoch {epoch} of {total}"
+        if state.step:  # inside a long epoch: the one under way and its steps
+            where = f"epoch {state.epoch + 1:,} of {total} · step {state.step:,} of {state.steps_per_epoch:,}"
+        if state.steps_per_epoch:  # long epochs: steps/s reads better than a fraction of an epoch
+            rate = f" · {state.steps_per_s:,.0f} steps/s" if timings and state.rate else ""
+        else:
+            rate = f" · {state.rate:,.0f} epochs/s" if timings and state.rate else ""
+        eta = f" · ETA {format_duration(state.eta_s)}" if timings and state.eta_s is not None else ""
+        return "training", f"training {where}{rate}{eta}{loss}"
     if phase == Phase.PAUSED:
         return "paused", f"paused at epoch {epoch} of {total}{loss} · space resumes"
     if phase == Phase.STOPPING:

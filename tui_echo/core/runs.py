@@ -11,6 +11,10 @@ Layout of one run, ``<root>/<id>/`` (the folder's name is the run's ID, ``YYYYmm
                    (written once training ends)
 - ``result.json``  the run record (see ``record.py``) less its history, once training ends
 - ``model.keras``  the trained model, loadable with plain ``keras.models.load_model``
+- ``progress.json`` a heartbeat while training, rewritten at most once a second: epoch, step, rates,
+                   ETA and the status text, for ``tui-echo attach`` in another process
+- ``stop-requested`` made by ``request_stop`` (an attached lab): the training's stop check sees it
+                   within ``STOP_POLL_S`` and stops as for Ctrl+C, saving the run as stopped
 
 Whole files are written under a hidden temporary name, fsynced, renamed into place and the folder
 fsynced, so a crash never leaves half a file; a failed write removes its temporary file and marks
@@ -46,6 +50,7 @@ import numpy as np
 
 from .config import RULES, Choice, Config, ConfigError, FloatRange
 from .cells import CELLS
+from . import progress
 from .events import Epochs, Event
 from .record import label
 from .tasks import TASKS
@@ -61,6 +66,10 @@ JSON_CAP = 64 * 2**20  # an old result.json held the whole history: ~25 MB for 1
 FLUSH_EVERY_S = 1.0
 LATEST = 253402300800  # 10000-01-01: times past it cannot be shown as dates
 ID_ATTEMPTS = 8  # fresh random suffixes tried when another process took the ID this second
+PROGRESS = "progress.json"
+STOP_REQUESTED = "stop-requested"
+HEARTBEAT_S = 1.0  # progress.json at most this often
+STOP_POLL_S = 0.5  # the stop file is looked for at most this often (a stat)
 STOP_GRACE_S = 1.0  # quitting: a training that has not begun saving by then is saved as it stands
 SAVE_LIMIT_S = 30.0  # quitting: the longest a save in progress is waited for (a hung disk)
 
@@ -184,9 +193,13 @@ class RunWriter:
     _flushed_at: float = field(default_factory=time.monotonic)
     _closed: bool = False  # finished or abandoned: nothing more is written
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _state: progress.RunState | None = None
+    _beat_at: float = -math.inf
+    _stop_checked_at: float = -math.inf
 
     def __call__(self, event: Event) -> None:
-        """Append each epoch's loss to history.f32 as it arrives."""
+        """Append each epoch's loss to history.f32 as it arrives; beat ``progress.json``."""
+        self._heartbeat(event)
         if not isinstance(event, Epochs):
             return
         with self._lock:
@@ -201,6 +214,32 @@ class RunWriter:
                     self._flushed_at = time.monotonic()
             except OSError as error:
                 self._fail(f"{HISTORY}: {_reason(error)}")
+
+    def _heartbeat(self, event: Event) -> None:
+        """Keep the training's state (the lab's reducer) and write it at most every HEARTBEAT_S."""
+        now = time.monotonic()
+        if self._state is None:
+            self._state = progress.begun(int(self.meta["config"].get("epochs") or 0), ready=True)
+        self._state = state = progress.advance(self._state, event, now)
+        if now - self._beat_at < HEARTBEAT_S or self._closed:
+            return
+        self._beat_at = now
+        beat = {"phase": str(state.phase), "epoch": state.epoch, "total": state.total, "step": state.step,
+                "steps_per_epoch": state.steps_per_epoch, "epochs_per_s": state.rate,
+                "steps_per_s": state.steps_per_s, "eta_s": state.eta_s, "text": progress.status(state)[1],
+                "time": time.time()}
+        partial = self.path / f".{PROGRESS}.tmp"
+        with contextlib.suppress(OSError):  # a heartbeat is a courtesy: never fails the run
+            partial.write_bytes(_json_bytes(beat))
+            os.replace(partial, self.path / PROGRESS)  # no fsync: a lost beat costs nothing
+
+    def stop_requested(self) -> bool:
+        """Whether ``request_stop`` asked this run to stop (a stat at most every STOP_POLL_S)."""
+        now = time.monotonic()
+        if now - self._stop_checked_at < STOP_POLL_S:
+            return False
+        self._stop_checked_at = now
+        return (self.path / STOP_REQUESTED).exists()
 
     def finish(self, record: dict[str, Any], model: Any = None) -> None:
         """Write the history, result, model and final status; a failure marks the run failed."""
@@ -561,6 +600,68 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
+def request_stop(folder: Path) -> None:
+    """Ask the training writing the run in ``folder`` (any process) to stop and save it as stopped.
+
+    A file rather than SIGTERM to the run's pid: it works from another host sharing the folder, in
+    another PID namespace or as another user allowed to write there, and the training sees it in
+    its stop check (``RunWriter.stop_requested``) like Ctrl+C, so it stops between chunks and saves.
+    """
+    (folder / STOP_REQUESTED).touch()
+
+
+class RunFollower:
+    """A run that another process is writing, read as it grows (``tui-echo attach``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._offset = 0  # bytes of history.f32 read so far
+
+    def new_losses(self) -> tuple[list[float | None], bool]:
+        """Losses added since the last call, and whether the history shrank (read again from the
+        start: the final save trims a diverged run's history)."""
+        try:
+            fd = os.open(self.folder / HISTORY, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return [], False  # not written yet (or refused: nothing is read through a link)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return [], False
+            restart = info.st_size < self._offset
+            start = 0 if restart else self._offset
+            whole = (info.st_size - start) // LOSS.itemsize * LOSS.itemsize  # never a torn record
+            binary = os.pread(fd, whole, start) if whole else b""
+        finally:
+            os.close(fd)
+        self._offset = start + len(binary)
+        return _f32_losses(binary), restart
+
+    def meta(self) -> dict[str, Any]:
+        """run.json as it stands, with "interrupted" for a run whose process is gone ({} unreadable)."""
+        meta = self._json("run.json")
+        if meta.get("status") == "running" and not _process_alive(meta.get("pid", 0), meta.get("host", "")):
+            meta["status"] = "interrupted"
+        return meta
+
+    def heartbeat(self) -> dict[str, Any]:
+        """The training's latest ``progress.json`` ({} before the first)."""
+        return self._json(PROGRESS)
+
+    def _json(self, name: str) -> dict[str, Any]:
+        try:
+            folder_fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            return {}
+        try:
+            value = _read_json(folder_fd, name, 2**20)
+        except RunError:
+            return {}  # caught mid-replace or damaged: the next poll reads it again
+        finally:
+            os.close(folder_fd)
+        return value if isinstance(value, dict) else {}
+
+
 class RunStore:
     """Runs under one folder: start new ones, list, load and remove them."""
 
@@ -568,6 +669,7 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         self.warn = warn
         self._writers: list[RunWriter] = []
+        self.last_started: str | None = None  # the ID of the latest run ``start`` made here
 
     def start(self, config: dict[str, Any], tags: dict[str, Any] | None = None) -> RunWriter | None:
         """Create a run folder for a training about to start; None (and a warning naming why) if it cannot.
@@ -611,6 +713,7 @@ class RunStore:
             return None
         writer = RunWriter(path, meta, self.warn)
         self._writers = [w for w in self._writers if not w.saved.is_set()] + [writer]
+        self.last_started = run_id
         return writer
 
     def wait_saved(self, grace: float = STOP_GRACE_S, limit: float = SAVE_LIMIT_S) -> None:

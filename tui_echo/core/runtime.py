@@ -19,7 +19,8 @@ import sys
 import threading
 from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import Any, Callable, Iterator
+import time
+from typing import Any, Callable, Iterator, TypeVar
 
 _lock = threading.Lock()
 _modules: tuple[ModuleType, ModuleType] | None = None
@@ -230,3 +231,40 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "tui-echo": __version__,
     }
+
+
+T = TypeVar("T")
+
+
+def run_in_daemon(
+    work: Callable[[], T], give_up: Callable[[], bool], grace: float = 0.5, poll: float = 0.02
+) -> T | None:
+    """Run ``work`` in a daemon thread and wait for it; return ``None`` if it is still running
+    ``grace`` seconds after ``give_up()`` first says so.
+
+    A thread the interpreter joins at exit (Textual's thread workers, the main thread of a
+    headless run) stuck in an uninterruptible call (a TensorFlow import, a graph compile) would
+    keep the process alive after the user quit. Waiting here instead lets it return soon after a
+    stop, while work that can stop (a training polling its stop flag)
+    still gets ``grace`` seconds to finish cleanly. A dropped daemon thread dies with the process.
+    """
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as error:  # re-raised in the waiting thread
+            result["error"] = error
+
+    thread = threading.Thread(target=target, name="tui-echo-work", daemon=True)
+    thread.start()
+    deadline: float | None = None
+    while thread.is_alive():
+        thread.join(poll)
+        if thread.is_alive() and give_up():
+            deadline = deadline or time.monotonic() + grace
+            if time.monotonic() >= deadline:
+                return None
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")

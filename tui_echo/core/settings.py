@@ -51,7 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
             IntRange(1, 100_000), "input", "--sequences", title="sequences", optional=True,
             used_by=lambda task: task.random),
     Setting("length", "length", "sequence length, 1 to 1,000 (default 5)", IntRange(1, 1000), "input", "--length"),
-    Setting("units", "units", "units per recurrent layer, 1 to 1,024 (default: the length)",
+    Setting("units", "units", "units per recurrent layer, 1 to 1,024 (default: the length for echo, min(length, 64) for random tasks)",
             IntRange(1, 1024), "input", "--units", optional=True),
     Setting("cell", "cell", f"the recurrent cell: {', '.join(CELLS)} (default lstm)",
             Choice(tuple(CELLS)), "choice", "--cell"),

@@ -19,7 +19,7 @@ from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Input
 
-from ..core import engine, progress
+from ..core import engine, estimate, progress
 from ..core.compare import default_export_folder
 from ..core.config import Config
 from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions
@@ -197,8 +197,11 @@ class LabScreen(LeanScreen):
             self.notify(f"Can't train yet: {message}", severity="error", timeout=4)
             form.focus_field(field)
             return
-        self.invalid = ""
         config = form.config.resolved()
+        self.invalid = estimate.refusal(config, engine.cost(config), estimate.available_memory()) or ""
+        if self.invalid:  # the status line says why and what to change
+            self.refresh_status()
+            return
         self.run_config = config
         self._reset_run(config)
         form.disabled = True
@@ -554,7 +557,12 @@ class LabScreen(LeanScreen):
                 status.show("invalid", "fix the highlighted settings to train")
             else:
                 c = form.config.resolved()
-                status.show("idle", f"ready · ctrl+r trains {c.topology} for {c.epochs:,} epochs")
+                cost = engine.cost(c)  # arithmetic: microseconds, fine on every settings change
+                reason = estimate.refusal(c, cost, estimate.available_memory())
+                if reason:
+                    status.show("invalid", f"can't train: {reason}")
+                else:
+                    status.show("idle", f"ready · ctrl+r trains {c.topology} for {c.epochs:,} epochs · {cost.brief()}")
         if app.deterministic:
             device = ""
         elif app.tf_ready:
