@@ -24,7 +24,7 @@ import numpy as np
 from .version import __version__
 from .core.cells import BY_LAYER
 from .core.events import Epochs
-from .core.record import SAMPLE_SEQUENCES
+from .core.events import SAMPLE_SEQUENCES
 from .core.rules import ConfigError
 from .core.runs import RunStore
 from .core.settings import BY_NAME

@@ -65,6 +65,12 @@ class Predictions:
     values: tuple[float, ...]
 
 
+SAMPLE_SEQUENCES = 16
+"""How many sequences (the first ones) a finished training reports, and a record keeps, the targets
+and predictions of: enough to read and compare a run by eye, bounded, so a data set of 100,000 long
+sequences does not make an event or a saved run of gigabytes."""
+
+
 @dataclass(frozen=True)
 class Finished:
     """Training ran every epoch."""

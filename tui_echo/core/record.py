@@ -8,17 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Config
-from .events import Cancelled, Failed, Finished
+from .events import SAMPLE_SEQUENCES, Cancelled, Failed, Finished  # (the record keeps the same sample)
 from .summary import Summary
 
 STATUS = {Finished: "finished", Cancelled: "stopped", Failed: "failed"}
-
-SAMPLE_SEQUENCES = 16
-"""How many sequences (the first ones) a record keeps the targets and predictions of.
-
-Enough to read and compare a run by eye; bounded, so a data set of 100,000 long sequences does not
-make a record (or a saved run) of hundreds of megabytes. ``sample_sequences`` says how many it kept.
-"""
 
 
 def run_record(
