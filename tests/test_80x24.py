@@ -30,7 +30,7 @@ from test_app import screen_text  # noqa: E402  (tests/ is on sys.path)
 SIZE = (80, 24)
 CONFIG = Config(topology="many-to-many", epochs=20, seed=0)
 MODES = ("colour", "no_color", "ascii")
-SCREENS = ("lab", "compare", "runs", "run", "explainer")
+SCREENS = ("lab", "compare", "compare-seeds", "runs", "run", "explainer")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,10 @@ def open_screen(results, monkeypatch, tmp_path):
 
     def fake_experiment(config, on_event, should_stop, **kwargs):  # the real results, at once
         record = by_topology[config.topology]
+        if config.seed != CONFIG.seed:  # another seed: the same run, its losses scaled, so seeds spread
+            scale = 1 + 0.5 * (config.seed - CONFIG.seed)
+            record = {**record, "config": {**record["config"], "seed": config.seed},
+                      "final_loss": record["final_loss"] * scale, "history": [v * scale for v in record["history"]]}
         on_event(Epochs(1, tuple(record["history"]), 0.0))
         return record
 
@@ -63,6 +67,10 @@ def open_screen(results, monkeypatch, tmp_path):
     monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(tmp_path / "runs"))  # an empty store
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
+    def seeded(screen: CompareScreen) -> CompareScreen:
+        screen.seeds = 3  # its first run trains three seeds
+        return screen
+
     def make(name: str, mode: str, *, help: bool = False):
         if mode == "no_color":
             monkeypatch.setenv("NO_COLOR", "1")  # App.__init__ reads (and removes) it
@@ -70,6 +78,7 @@ def open_screen(results, monkeypatch, tmp_path):
         screens = {
             "lab": lambda: None,
             "compare": lambda: CompareScreen(CONFIG, app.training),
+            "compare-seeds": lambda: seeded(CompareScreen(CONFIG, app.training)),
             "runs": RunsScreen,
             "run": lambda: RunView(records[2]),
             "explainer": lambda: ExplainScreen(CONFIG.resolved(), app.training),
