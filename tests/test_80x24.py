@@ -24,13 +24,14 @@ from tui_echo.screens import compare as compare_screen
 from tui_echo.screens.compare import CompareScreen
 from tui_echo.screens.explain import ExplainScreen
 from tui_echo.screens.runs import RunsScreen, RunView
+from tui_echo.screens.side_by_side import SideBySide
 
 from test_app import screen_text  # noqa: E402  (tests/ is on sys.path)
 
 SIZE = (80, 24)
 CONFIG = Config(topology="many-to-many", epochs=20, seed=0)
 MODES = ("colour", "no_color", "ascii")
-SCREENS = ("lab", "compare", "compare-seeds", "runs", "run", "explainer")
+SCREENS = ("lab", "compare", "compare-seeds", "runs", "run", "side-by-side", "explainer")
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ def open_screen(results, monkeypatch, tmp_path):
             "compare-seeds": lambda: seeded(CompareScreen(CONFIG, app.training)),
             "runs": RunsScreen,
             "run": lambda: RunView(records[2]),
+            "side-by-side": lambda: SideBySide([{**r, "id": f"20260101-000000-000{i}"} for i, r in enumerate(records[1:])]),
             "explainer": lambda: ExplainScreen(CONFIG.resolved(), app.training),
         }
 
