@@ -100,5 +100,6 @@ async def test_escape_stops_a_running_sweep_and_marks_its_trials_stopped(tmp_pat
         # trace or XLA compile waits for it in the worker (2-4 s measured on 2 loaded cores).
         assert time.monotonic() - started < 5
         assert screen.outcome.startswith("stopped: 0 of 4 trials kept") and app.screen is screen
+        assert all(g["final_loss"] is None for g in screen.groups())  # a stopped trial's loss is no result
         await wait_for(pilot, lambda: store.list() and all(r.status == "stopped" for r in store.list()), timeout=5,
                        what="the stopped run saved")

@@ -237,8 +237,10 @@ class SweepScreen(LeanScreen):
     # ----------------------------------------------------------------- panes
 
     def groups(self) -> list[dict[str, Any]]:
-        """The shown sweep's groups, best first (``core.sweep.group_rows``)."""
-        return sweep.group_rows(self.ran, self.records) if self.ran is not None else []
+        """The shown sweep's groups, best first (``core.sweep.group_rows``), over the trials that
+        ended for good: a stopped trial's loss is not a result."""
+        done = {index: r for index, r in self.records.items() if r.get("status") in sweep.DONE}
+        return sweep.group_rows(self.ran, done) if self.ran is not None else []
 
     def visible(self) -> list[dict[str, Any]]:
         """The groups inside every range of the parallel view, in the table's order."""
@@ -294,7 +296,7 @@ class SweepScreen(LeanScreen):
         """What runs or ran, the sort and the filters."""
         if self.running:
             total = len(self.ran.trials) if self.ran else 0
-            state = self.outcome or f"running: {self.ended} of {total} trials · {self.worker_count} workers · escape stops"
+            state = self.outcome or f"running: {self.ended} of {total} trials · workers: {self.worker_count} · escape stops"
         elif self.outcome:
             state = self.outcome
         elif self.plan is not None:

@@ -2,7 +2,7 @@
 one polyline per group of a sweep, the best drawn bold (without colour: with marks).
 
 Every axis maps its values to positions 0 (bottom) … 1 (top): a setting's values evenly spaced,
-in order (numbers by size, words as first seen); the loss on a log scale. A range filter per axis
+in order (numbers by size, words alphabetically); the loss on a log scale. A range filter per axis
 is narrowed and widened from the keyboard in steps (one value of a setting, an eighth of the
 loss axis); a group outside any axis' range is not drawn, and the widget posts ``Filtered`` so
 the screen can leave it out of its table too.
@@ -47,8 +47,8 @@ def build(rows: list[dict[str, Any]], settings: list[str]) -> tuple[list[Axis], 
     axes, columns = [], []
     for name in settings:
         values = list(dict.fromkeys(row[name] for row in rows))
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            values.sort()
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        values.sort(key=None if numbers else str)  # (rows come best first: their order would move ticks)
         spread = max(1, len(values) - 1)
         place = {v: (i / spread if len(values) > 1 else 0.5) for i, v in enumerate(values)}
         axes.append(Axis(name, tuple((place[v], _label(v)) for v in values), 1 / spread))
@@ -179,7 +179,7 @@ class ParallelCoordinates(Widget, can_focus=True):
         width, height = self.content_size
         rows = height - 2
         text = Text(no_wrap=True, overflow="crop")
-        if not self.axes or rows < 3 or width < 4 * len(self.axes):
+        if not self.points or rows < 3 or width < 4 * len(self.axes):
             return Text("the groups draw here as trials finish" if not self.points else "too small to draw",
                         style="italic")
         glyphs, mono = glyphs_for(self), monochrome(self)
