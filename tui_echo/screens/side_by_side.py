@@ -61,7 +61,7 @@ class SideBySide(LeanScreen):
 
     HELP_TITLE = "side-by-side keys"
     HELP_NOTES = ("Settings that differ between the runs come first, marked * and drawn reversed. "
-                  "Predictions are each run's on the first sequence.")
+                  "Predictions are each run's on the first sequence; input and target are #1's.")
     BINDINGS = [Binding("escape,q", "close", "Back", id="side-back", tooltip="Back to the list of runs")]
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
