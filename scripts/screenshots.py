@@ -4,7 +4,9 @@
 
 Writes ``idle.svg``, ``training.svg`` and ``finished.svg`` (real TensorFlow, the tutorial's
 many-to-many run), ``compare.svg`` and ``compare-delay.svg`` (all four topologies compared on the
-echo and on the delayed echo, 120×40). Timings and the device are shown as measured, so they change per machine.
+echo and on the delayed echo, 120×40), ``sweep.svg`` and ``parallel.svg`` (a sweep of topology, cell and
+lr over 3 seeds in worker processes, its table, then its parallel coordinates with the lr axis narrowed
+to 0.01; 120×40). Timings and the device are shown as measured, so they change per machine.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 from tui_echo.app import EchoApp
 from tui_echo.core import engine
 from tui_echo.core.config import Config
+from tui_echo.screens.sweep import SweepScreen
 from tui_echo.widgets import LossChart, SummaryPane
+from tui_echo.widgets.parallel import ParallelCoordinates
 
 
 async def take(out: Path, size: tuple[int, int]) -> list[Path]:
@@ -73,7 +77,7 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         await pilot.press("escape")
         await until(pilot, lambda: not app.lab.running)
     engine.XLA = "auto"
-    return saved + await take_comparisons(out)
+    return saved + await take_comparisons(out) + await take_sweep(out)
 
 
 async def take_comparisons(out: Path) -> list[Path]:
@@ -104,16 +108,44 @@ async def take_compare(out: Path, config: Config, name: str) -> Path:
     return out / name
 
 
+async def take_sweep(out: Path) -> list[Path]:
+    """The sweep screen once its sweep is done, then its parallel view with one axis narrowed."""
+    app = EchoApp(config=Config(topology="many-to-many", seed=0), load_tensorflow=False)
+    fields = {"topology": "many-to-many,many-to-one", "cell": "lstm,gru", "units": "5", "lr": "1e-3,1e-2", "seeds": "3"}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        for name, value in fields.items():
+            screen.query_one(f"#sweep-{name}").value = value
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        deadline = time.monotonic() + 600
+        while screen.running:
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out sweeping")
+            await pilot.pause(0.05)
+        screen.query_one("#sweep-table").focus()
+        await pilot.pause(0.3)
+        app.save_screenshot(filename="sweep.svg", path=str(out))
+        screen.query_one(ParallelCoordinates).focus()
+        await pilot.press("right", "right", "left_square_bracket")  # the lr axis: 0.01 only
+        await pilot.pause(0.3)
+        app.save_screenshot(filename="parallel.svg", path=str(out))
+    return [out / "sweep.svg", out / "parallel.svg"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT (default 100x30)")
     parser.add_argument("--compare-only", action="store_true", help="only the comparisons")
+    parser.add_argument("--sweep-only", action="store_true", help="only the sweep and its parallel coordinates")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    job = take_comparisons(out) if args.compare_only else take(out, (width, height))
+    job = take_comparisons(out) if args.compare_only else take_sweep(out) if args.sweep_only else take(out, (width, height))
     for path in asyncio.run(job):
         print(path)
 

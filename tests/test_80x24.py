@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 
 from tui_echo.app import EchoApp
 from tui_echo.core import engine, explain
+from tui_echo.core import sweep as core_sweep
 from tui_echo.core.compare import compare, configs_for
 from tui_echo.core.config import Config
 from tui_echo.core.events import Epochs
@@ -24,13 +25,17 @@ from tui_echo.screens import compare as compare_screen
 from tui_echo.screens.compare import CompareScreen
 from tui_echo.screens.explain import ExplainScreen
 from tui_echo.screens.runs import RunsScreen, RunView
+from tui_echo.screens.side_by_side import SideBySide
+from tui_echo.screens.sweep import SweepScreen
 
 from test_app import screen_text  # noqa: E402  (tests/ is on sys.path)
 
 SIZE = (80, 24)
 CONFIG = Config(topology="many-to-many", epochs=20, seed=0)
 MODES = ("colour", "no_color", "ascii")
-SCREENS = ("lab", "compare", "runs", "run", "explainer")
+SCREENS = ("lab", "compare", "compare-seeds", "runs", "run", "side-by-side", "sweep", "parallel", "explainer")
+# Keys pressed once a screen shows: run the sweep; and in the parallel view, narrow the lr axis to its top value.
+KEYS = {"sweep": ("ctrl+r", "shift+tab"), "parallel": ("ctrl+r", "right", "right", "left_square_bracket")}
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +59,33 @@ def open_screen(results, monkeypatch, tmp_path):
 
     def fake_experiment(config, on_event, should_stop, **kwargs):  # the real results, at once
         record = by_topology[config.topology]
+        if config.seed != CONFIG.seed:  # another seed: the same run, its losses scaled, so seeds spread
+            scale = 1 + 0.5 * (config.seed - CONFIG.seed)
+            record = {**record, "config": {**record["config"], "seed": config.seed},
+                      "final_loss": record["final_loss"] * scale, "history": [v * scale for v in record["history"]]}
         on_event(Epochs(1, tuple(record["history"]), 0.0))
         return record
 
+    def fake_sweep(plan, *, should_stop=lambda: False, **kwargs):  # every trial at once: a real run, rescaled
+        for trial in plan.trials:
+            config = trial.config
+            scale = (3.0 if config.cell == "gru" else 1.0) * (0.2 if config.lr > 0.005 else 1.0) * (1 + 0.3 * config.seed)
+            record = by_topology[config.topology]
+            yield core_sweep.Outcome(trial, {
+                **record, "id": f"20260101-000000-{trial.index:04x}", "config": config.to_dict(), "status": "finished",
+                "final_loss": record["final_loss"] * scale, "history": [v * scale for v in record["history"]]})
+
     monkeypatch.setattr(compare_screen, "run_experiment", fake_experiment)
+    monkeypatch.setattr(core_sweep, "run", fake_sweep)
+    monkeypatch.setattr(core_sweep, "new_id", lambda: "20260101-000000-5eed")
     monkeypatch.setattr(explain, "shapes", lambda config: facts[0])
     monkeypatch.setattr(explain, "timedistributed_equivalence", lambda config: facts[1])
     monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(tmp_path / "runs"))  # an empty store
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+    def seeded(screen: CompareScreen) -> CompareScreen:
+        screen.seeds = 3  # its first run trains three seeds
+        return screen
 
     def make(name: str, mode: str, *, help: bool = False):
         if mode == "no_color":
@@ -70,8 +94,12 @@ def open_screen(results, monkeypatch, tmp_path):
         screens = {
             "lab": lambda: None,
             "compare": lambda: CompareScreen(CONFIG, app.training),
+            "compare-seeds": lambda: seeded(CompareScreen(CONFIG, app.training)),
             "runs": RunsScreen,
             "run": lambda: RunView(records[2]),
+            "side-by-side": lambda: SideBySide([{**r, "id": f"20260101-000000-000{i}"} for i, r in enumerate(records[1:])]),
+            "sweep": lambda: SweepScreen(CONFIG, app.training),
+            "parallel": lambda: SweepScreen(CONFIG, app.training),
             "explainer": lambda: ExplainScreen(CONFIG.resolved(), app.training),
         }
 
@@ -79,6 +107,7 @@ def open_screen(results, monkeypatch, tmp_path):
             screen = screens[name]()
             if screen is not None:
                 await app.push_screen(screen)
+            await pilot.press(*KEYS.get(name, ()))
             await pilot.app.workers.wait_for_complete()
             await pilot.pause(0.3)  # the charts draw on their 10 Hz tick
             if help:
@@ -98,7 +127,7 @@ def test_screen(snap_compare, open_screen, name: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", ["lab", "compare", "runs", "explainer"])
+@pytest.mark.parametrize("name", ["lab", "compare", "runs", "sweep", "explainer"])
 def test_help(snap_compare, open_screen, name: str, mode: str) -> None:
     app, run_before = open_screen(name, mode, help=True)
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)

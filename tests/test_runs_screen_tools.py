@@ -9,8 +9,11 @@ from textual.widgets import DataTable
 
 from tui_echo.app import EchoApp
 from tui_echo.core.config import Config
+from tui_echo.core.formatting import format_loss
 from tui_echo.core.runs import RunStore
 from tui_echo.screens.runs import DiffView, RunsScreen
+from tui_echo.screens.side_by_side import SideBySide
+from tui_echo.widgets import ConfigForm
 
 from test_app import screen_text, wait_for  # noqa: E402  (tests/ is on sys.path)
 
@@ -81,3 +84,65 @@ async def test_e_exports_the_highlighted_run_and_says_where(store, tmp_path) -> 
         [toast] = [n for n in app._notifications if n.title == "TensorBoard logs written"]
         assert str(folder) in toast.message and "tensorboard --logdir" in toast.message
         assert list(folder.glob("events.out.tfevents.*"))
+
+
+async def test_c_shows_three_selected_runs_side_by_side_with_differing_settings_marked(store) -> None:
+    save(store, replace(Config(topology="many-to-one", epochs=3), lr=0.01, seed=7), [0.4, 0.1, 0.02],
+         [0.0, 0.1, 0.4, 0.7, 0.8])
+    app = EchoApp(config=Config(), load_tensorflow=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_runs(pilot)
+        ids = [r.id for r in store.list()]
+        await pilot.press("space", "down", "space")
+        assert screen.check_action("compare", ()) and screen.check_action("diff", ())
+        await pilot.press("down", "space")
+        assert screen.selected == ids and not screen.check_action("diff", ())
+        await pilot.press("c")
+        await pilot.pause()
+        side = app.screen
+        assert isinstance(side, SideBySide) and [r["id"] for r in side.records] == ids
+        assert all(f"#{i} {run_id}" in screen_text(app) for i, run_id in enumerate(ids, 1))
+        table = side.query_one("#side-table", DataTable)
+        marked = {str(k.value).removeprefix("setting:"): table.get_row(k) for k in table.rows
+                  if str(table.get_row(k)[0]).startswith("* ")}
+        assert set(marked) == {"lr", "seed"}  # the three runs differ in these only
+        records = [store.load(run_id) for run_id in ids]  # in the order selected: #1, #2, #3
+        assert [str(c) for c in marked["lr"][1:]] == [str(r["config"]["lr"]) for r in records]
+        assert sorted(str(c) for c in marked["lr"][1:]) == ["0.001", "0.01", "0.01"]
+        assert all("reverse" in str(cell.style) for cell in marked["seed"])
+        assert str(table.get_row("setting:topology")[0]) == "  topology"  # the same in all three: unmarked
+        assert [str(c) for c in table.get_row("result:final loss")[1:]] == [format_loss(r["final_loss"]) for r in records]
+        predictions = side.query_one("#side-predictions", DataTable)
+        assert predictions.row_count == 5
+        assert [str(c) for c in predictions.get_row_at(1)[3:]] == [f"{r['predictions'][1]:.3f}" for r in records]
+        assert list(side.query_one("#side-curve").series) == ["#1", "#2", "#3"]
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_l_loads_a_runs_settings_into_the_lab_form(store) -> None:
+    app = EchoApp(config=Config(topology="one-to-one"), load_tensorflow=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_runs(pilot)
+        record = store.load(store.list()[0].id)  # the lr 0.01 many-to-one run
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.screen is app.lab
+        form = app.lab.query_one(ConfigForm)
+        assert form.config is not None and form.config.resolved() == Config(**record["config"]).resolved()
+        assert (form.topology, form.config.lr) == ("many-to-one", 0.01)
+
+
+async def test_l_refuses_a_callback_run_and_says_why(tmp_path, monkeypatch) -> None:
+    store = RunStore(tmp_path / "runs")
+    monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(store.root))
+    writer = store.start({"epochs": 3, "batch_size": 4, "engine": "fit", "cell": "lstm", "units": 5}, tags={"source": "callback"})
+    writer.finish({"topology": "my-fit", "status": "finished", "layers": LAYERS, "params": 170, "history": [0.3, 0.2, 0.1],
+                   "final_loss": 0.1, "predictions": [0.1], "targets": [0.0], "sample_sequences": 1})
+    app = EchoApp(config=Config(topology="one-to-one"), load_tensorflow=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_runs(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.screen is screen and app.lab.query_one(ConfigForm).topology == "one-to-one"
+        assert any("cannot be loaded" in str(n.message) and "callback" in str(n.message) for n in app._notifications)

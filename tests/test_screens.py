@@ -60,7 +60,7 @@ async def test_compare_all_four_then_toggle_one_out_export_and_go_back(tmp_path)
         rows = screen.rows()
         assert [r["topology"] for r in rows] == list(TOPOLOGIES)
         assert [r["params"] for r in rows] == [146, 170, 146, 146]
-        assert [len(screen.records[n]["history"]) for n in TOPOLOGIES] == [EPOCHS] * 4
+        assert [len(screen.records[n][0]["history"]) for n in TOPOLOGIES] == [EPOCHS] * 4
         assert table_column(screen, "params") == dict(zip(TOPOLOGIES, ["146", "170", "146", "146"]))
         predictions = screen.query_one("#compare-predictions", DataTable)
         assert predictions.row_count == 5 and len(predictions.columns) == 3 + 4
@@ -92,6 +92,37 @@ async def test_compare_all_four_then_toggle_one_out_export_and_go_back(tmp_path)
         form = app.query_one(ConfigForm)
         assert form.topology == "many-to-many"
         assert form.config is not None and (form.config.epochs, form.config.seed) == (EPOCHS, 3)
+
+
+async def test_compare_over_seeds_shows_mean_std_and_the_spread() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=EPOCHS, seed=3))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("c")
+        screen = await finish_comparison(pilot)
+        await pilot.press("n", "n")
+        assert screen.seeds == 3 and "seeds 3..5" in str(screen.query_one("#compare-status").render())
+        await pilot.press("ctrl+r")
+        await finish_comparison(pilot)
+        assert {n: [r["config"]["seed"] for r in runs] for n, runs in screen.records.items()} == {
+            n: [3, 4, 5] for n in TOPOLOGIES}
+        rows = {r["topology"]: r for r in screen.rows()}
+        for name in TOPOLOGIES:  # the row's numbers are the seeds' own, aggregated
+            losses = [r["final_loss"] for r in screen.records[name]]
+            assert rows[name]["final_loss"]["mean"] == pytest.approx(sum(losses) / 3)
+            assert (rows[name]["final_loss"]["min"], rows[name]["final_loss"]["max"]) == (min(losses), max(losses))
+        loss = table_column(screen, "final_loss")
+        assert all(" ± " in text for text in loss.values())
+        marks = table_column(screen, "vs_best")
+        best = min(rows, key=lambda n: rows[n]["final_loss"]["mean"])
+        assert marks[best] == "best" and set(marks.values()) <= {"best", "~best", "worse"}
+        assert all(marks[n] == {"not separable": "~best", "separable": "worse"}[rows[n]["vs_best"]]
+                   for n in TOPOLOGIES if n != best)
+        chart = screen.query_one("#compare-curve")
+        low, high = chart.bands["many-to-one"]
+        assert len(low) == EPOCHS and all(lo <= m <= hi for lo, m, hi in zip(low, chart.series["many-to-one"], high))
+        await pilot.press("N", "N", "N")  # not below one seed
+        assert screen.seeds == 1
 
 
 async def test_escape_stops_a_comparison_in_progress() -> None:

@@ -76,7 +76,9 @@ class LabCommands(Provider):
             yield "Reset settings", "Tutorial defaults for the chosen topology", lab.reset_settings
         if lab.check_action("compare", ()):
             yield "Compare topologies", "Train every topology on these settings, side by side (c)", lab.action_compare
-        yield "Runs", "Saved runs: reopen or delete them (h)", lab.action_runs
+        yield "Runs", "Saved runs: reopen, compare, load or delete them (h)", lab.action_runs
+        if not lab.running:
+            yield "Sweep", "Sweep topology, cell, units, lr and seeds on these settings (w)", lab.action_sweep
         if lab.check_action("explain", ()):
             yield "Explain shapes", "Shapes, parameter formulas, TimeDistributed vs Dense (x)", lab.action_explain
         yield "Zoom pane", "Fill the screen with the focused pane, or restore it (z)", lab.action_zoom

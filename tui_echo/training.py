@@ -10,6 +10,7 @@ the thread has really finished. Screens only render; nothing here knows what a j
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from typing import Any, Callable, TypeVar
@@ -120,6 +121,23 @@ class TrainingService:
             run, name=f"{group}-{job.number}", group=group, thread=True, exclusive=True, exit_on_error=False
         )
         return job
+
+
+def ready_for_processes() -> None:
+    """Start multiprocessing's resource tracker (once per process) with the real stderr; call it on
+    the UI thread before a job starts worker processes.
+
+    While the app runs, Textual's capture stands in for ``sys.stderr`` and its ``fileno()`` is -1;
+    the tracker, started lazily by the first spawned worker pool, would pass that on and the pool
+    fail with "bad value(s) in fds_to_keep".
+    """
+    from multiprocessing import resource_tracker
+
+    captured, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 TERMINAL = (Finished, Cancelled, Failed)  # sent at once, never held

@@ -1,16 +1,22 @@
 """The compare screen: the lab's problem framed by several topologies, trained one after another.
 
-One job of the app's training service trains the selected topologies (``core.compare``),
-reporting ``(topology, event)`` pairs and each finished topology's run record; every topology's
-progress is a ``core.progress.RunState``. The screen shows the
-overlaid loss curves, the comparison table (``core.compare.COLUMNS``) and every topology's
-predictions beside the targets. It is pushed over the lab and popped back, lab untouched.
+One job of the app's training service trains the selected topologies (``core.compare``), each
+on ``seeds`` seeds from the lab's (``n``/``N``), reporting ``(topology, event)`` pairs and each
+finished training's run record; every topology's progress is a ``core.progress.RunState``. The
+screen shows the overlaid loss curves, the comparison table (``core.compare.COLUMNS``; over
+several seeds ``core.compare.seeded_rows``: mean ± std, min … max and whether a row can be told
+from the best) and every topology's predictions beside the targets. It is pushed over the lab
+and popped back, lab untouched.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,9 +25,10 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from ..core import progress
+from ..core import aggregate, progress
 from ..core.compare import (
-    COLUMNS, DEFAULT_THRESHOLD, cell_text, configs_for, default_export_folder, export, row, short_header,
+    COLUMNS, DEFAULT_THRESHOLD, cell_text, configs_for, default_export_folder, export, row,
+    seeded_rows, seeds_for, short_header,
 )
 from ..core.config import Config, ConfigError
 from ..core.events import Epochs, Finished, Predictions
@@ -41,12 +48,24 @@ TIMINGS = ("wall_s", "epochs_per_s")
 # Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
 PRIORITY = ("in", "state", "topology", "final_loss", "params", "max_error", "epoch_below",
             "epochs_per_s", "wall_s", "lstm_params", "head_params", "x_shape", "y_shape")
+# Over several seeds: each result as mean ± std (``_range``: min … max), and how the row stands
+# against the best; headers, then which columns a narrow table keeps first.
+SEEDED_HEADERS = {"final_loss": "loss mean ± std", "vs_best": "vs best", "max_error": "max err ± std",
+                  "best_epoch": "best ep ± std", "final_loss_range": "loss min … max", "params": "params"}
+SEEDED_PRIORITY = ("in", "state", "topology", "final_loss", "vs_best", "max_error", "best_epoch",
+                   "final_loss_range", "params")
+# Words, not colours, so NO_COLOR and --ascii keep them: "~best" is within the seeds' spread of
+# the best row (``aggregate.separability``: not separable).
+VS_BEST = {aggregate.BEST: "best", aggregate.NOT_SEPARABLE: "~best", aggregate.SEPARABLE: "worse"}
 
 
 class CompareScreen(LeanScreen):
     """Train the chosen topologies on the lab's settings and compare them side by side."""
 
     HELP_TITLE = "compare keys"
+    HELP_NOTES = ("With several seeds each row shows mean ± std over them and the chart each topology's "
+                  "mean curve inside the seeds' lowest and highest loss (faint). vs best: ~best is within "
+                  "the seeds' spread of the best row (not separable), worse is not.")
     BINDINGS = [
         Binding("ctrl+r", "rerun", "Rerun", id="compare-rerun", priority=True,
                 tooltip="Train the selected topologies again"),
@@ -55,6 +74,9 @@ class CompareScreen(LeanScreen):
         Binding("s", "sort(1)", "Sort", id="compare-sort", key_display="s/S",
                 tooltip="Sort the table by the next column shown (S: the previous one)"),
         Binding("S", "sort(-1)", show=False, id="compare-sort-back"),
+        Binding("n", "seeds(1)", "Seeds", id="compare-seeds", key_display="n/N",
+                tooltip="One seed more (N: one fewer) for the next run: each topology trains on seed .. seed + n - 1"),
+        Binding("N", "seeds(-1)", show=False, id="compare-seeds-fewer"),
         Binding("p", "toggle_predictions", "Preds", id="compare-predictions",
                 tooltip="Below 100 columns: show the predictions in place of the curves, and back"),
         Binding("e", "export", "Export", id="compare-export",
@@ -71,7 +93,9 @@ class CompareScreen(LeanScreen):
         self.training = training
         self.threshold = threshold
         self.selected: list[str] = list(NAMES)
-        self.records: dict[str, dict[str, Any]] = {}
+        self.seeds = 1  # seeds the next run trains each topology on
+        self.run_seeds = 1  # seeds of the last run
+        self.records: dict[str, list[dict[str, Any]]] = {}  # topology -> its run records, one per seed
         self.progress: dict[str, RunState] = {}
         self.predictions: dict[str, list[float]] = {}
         self.trained: list[str] = []  # topologies the last run trained, in order
@@ -105,7 +129,7 @@ class CompareScreen(LeanScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Rerun and toggle while idle; export once there are results."""
-        if action in ("rerun", "toggle"):
+        if action in ("rerun", "toggle", "seeds"):
             return not self.running
         if action == "export":
             return not self.running and bool(self.records)
@@ -129,7 +153,10 @@ class CompareScreen(LeanScreen):
             self.refresh_status()
             return
         self.records, self.predictions, self.error = {}, {}, ""
-        self.trained = names
+        self.trained, self.run_seeds = names, self.seeds
+        if self.sort_key not in self._headers():  # a column of the other table (one seed / several)
+            self.sort_key = None
+        seeds = [seeds_for(c.seed, self.seeds) for c in configs]  # (the seed count is checked in action_seeds)
         self.progress = {c.topology: RunState(total=c.epochs) for c in configs}
         self.query_one(CompareChart).reset(names, max(c.epochs for c in configs))
         self.running = True
@@ -139,12 +166,13 @@ class CompareScreen(LeanScreen):
         store = getattr(self.app, "run_store", None)
 
         def train_each(job: Job, report: Any) -> None:
-            """Each topology in turn: its events as (topology, event) pairs, then its record."""
-            for config in configs:
-                if job.should_stop():
-                    return
-                relay = lambda event, name=config.topology: report((name, event))  # noqa: E731
-                report(run_experiment(config, relay, job.should_stop, store=store))
+            """Each topology in turn, seed by seed: its events as (topology, event) pairs, then its record."""
+            for config, its_seeds in zip(configs, seeds):
+                for seed in its_seeds:
+                    if job.should_stop():
+                        return
+                    relay = lambda event, name=config.topology: report((name, event))  # noqa: E731
+                    report(run_experiment(replace(config, seed=seed), relay, job.should_stop, store=store))
 
         self.job = self.training.start(self, train_each)
 
@@ -164,10 +192,23 @@ class CompareScreen(LeanScreen):
 
     def action_sort(self, step: int) -> None:
         """Sort by the next (``step`` 1) or previous (-1) column shown; unsorted between the ends."""
-        keys = [None, *(key for key in COLUMNS if key in self.shown_columns)]
+        keys = [None, *(key for key in self._headers() if key in self.shown_columns)]
         current = keys.index(self.sort_key) if self.sort_key in keys else 0
         self.sort_key = keys[(current + step) % len(keys)]
         self.refresh_table()
+        self.refresh_status()
+
+    def action_seeds(self, step: int) -> None:
+        """One seed more or fewer for the next run, within what ``seeds_for`` accepts."""
+        if self.running:
+            return
+        count = self.seeds + step
+        try:
+            seeds_for(self.config.seed, count)
+        except ConfigError as error:
+            self.notify(f"seeds {error.reason}", severity="warning")
+            return
+        self.seeds = count
         self.refresh_status()
 
     def action_toggle_predictions(self) -> None:
@@ -183,9 +224,9 @@ class CompareScreen(LeanScreen):
         if not self.records:
             self.notify("Nothing to export yet", severity="warning")
             return
-        records = [self.records[n] for n in self.trained if n in self.records]
+        records = [r for n in self.trained for r in self.records.get(n, [])]
         try:
-            paths = export(records, default_export_folder(), self.threshold)
+            paths = export(records, default_export_folder(), self.threshold, seeded=self.run_seeds > 1)
         except OSError as error:
             self.notify(f"Export failed: {error}", severity="error")
             return
@@ -222,7 +263,7 @@ class CompareScreen(LeanScreen):
                 continue
             name, event = item
             self.progress[name] = progress.advance(self.progress[name], event, now)
-            if isinstance(event, Epochs):
+            if isinstance(event, Epochs) and self.run_seeds == 1:  # over seeds: each seed's end redraws
                 chart.extend(name, event.losses)
             elif isinstance(event, (Predictions, Finished)):
                 self.predictions[name] = list(event.values if isinstance(event, Predictions) else event.predictions)
@@ -234,12 +275,29 @@ class CompareScreen(LeanScreen):
         self.refresh_status()
 
     def _record(self, record: dict[str, Any]) -> None:
-        """One topology is done: its row fills in."""
+        """One training is done: its topology's row fills in (over seeds, once the last seed is done)."""
         name = record["topology"]
-        self.records[name] = record
-        if record.get("predictions"):
+        runs = self.records.setdefault(name, [])
+        runs.append(record)
+        if record.get("predictions") and len(runs) == 1:  # the first seed's: the lab's seed
             self.predictions[name] = list(record["predictions"])
+        if self.run_seeds > 1:
+            self._spread(name, runs)
+            if len(runs) < self.run_seeds and record["status"] == "finished":
+                self.progress[name] = RunState(total=self.progress[name].total)  # the next seed starts
+                return
         self.progress[name] = progress.ended(self.progress[name], record["status"], str(record.get("error") or ""))
+
+    def _spread(self, name: str, runs: list[dict[str, Any]]) -> None:
+        """The chart's curve for ``name``: the mean over its seeds so far, in their lowest and highest loss."""
+        length = max(len(r["history"]) for r in runs)
+        curves = np.full((len(runs), length), np.nan)
+        for i, r in enumerate(runs):
+            curves[i, : len(r["history"])] = [np.nan if v is None else v for v in r["history"]]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an epoch no seed reached (stopped early)
+            mean, low, high = np.nanmean(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
+        self.query_one(CompareChart).spread(name, mean.tolist(), low.tolist(), high.tolist())
 
     def on_job_done(self, message: JobDone) -> None:
         """The job's thread has ended: whatever did not finish was stopped."""
@@ -258,41 +316,37 @@ class CompareScreen(LeanScreen):
     # ----------------------------------------------------------------- panes
 
     def rows(self) -> list[dict[str, Any]]:
-        """The comparison rows of the finished topologies."""
-        return [row(self.records[n], self.threshold) for n in self.trained if n in self.records]
+        """The comparison rows of the finished topologies (over several seeds: ``seeded_rows``)."""
+        if self.run_seeds > 1:
+            return seeded_rows([r for n in self.trained for r in self.records.get(n, [])])
+        return [row(self.records[n][0], self.threshold) for n in self.trained if n in self.records]
 
     def refresh_table(self) -> None:
         """Rebuild the table (four rows) with the columns that fit, keeping the cursor on the same topology."""
         table = self.query_one("#compare-table", DataTable)
         current = self._highlighted() if table.row_count else None
-        deterministic = getattr(self.app, "deterministic", False)
+        seeded = self.run_seeds > 1
+        by_name = {r["topology"]: r for r in self.rows()} if seeded else {}
         lines = []
         for name in NAMES:
-            record = self.records.get(name)
-            values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
             # The selection (what the next run trains) and the state (what this run did) apart:
             # "✓ queued" read as done.
             chosen = name in self.selected
             state = progress.brief(self.progress[name]) if name in self.progress else ""
             cells = {"in": Text("[x]" if chosen else "[ ]"), "state": state or ("ready" if chosen else "off")}
-            for key in COLUMNS:
-                hidden = key in TIMINGS and deterministic and key in values
-                if hidden:
-                    cells[key] = "-"
-                elif key == "final_loss":  # as the lab and the CLI write it: 1.1102e-17, never 0.000
-                    cells[key] = format_loss(values.get(key))
-                else:
-                    cells[key] = cell_text(key, values.get(key))
+            values = self._seeded_cells(name, by_name.get(name), cells) if seeded else self._cells(name, cells)
             lines.append((name, values, cells))
         if self.sort_key is not None:
             key = self.sort_key
             present = [item for item in lines if item[1].get(key) is not None]
             absent = [item for item in lines if item[1].get(key) is None]
             lines = sorted(present, key=lambda item: item[1][key]) + absent
-        headers = {"in": "in", "state": "state", **{k: short_header(k) + (" v" if k == self.sort_key else "") for k in COLUMNS}}
+        names = self._headers()
+        headers = {"in": "in", "state": "state", "topology": "topology",
+                   **{k: h + (" v" if k == self.sort_key else "") for k, h in names.items()}}
         widths = {k: max(len(str(headers[k])), *(len(str(c[k])) for _, _, c in lines)) for k in headers}
         room = (table.size.width or self.app.size.width) - 2  # less the border
-        keys = [k for k in headers if k in fit_columns(widths, room, PRIORITY)]
+        keys = [k for k in headers if k in fit_columns(widths, room, SEEDED_PRIORITY if seeded else PRIORITY)]
         layout = tuple((key, headers[key], widths[key]) for key in keys)
         if layout != self._layout:
             # Fixed widths, rebuilt when they change: left to size itself from its rows, the table
@@ -307,6 +361,41 @@ class CompareScreen(LeanScreen):
             table.add_row(*(cells[k] for k in keys), key=name)
         if current is not None:
             table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def _headers(self) -> dict[str, str]:
+        """The result columns' headers: over seeds, or of one seed."""
+        return SEEDED_HEADERS if self.run_seeds > 1 else {k: short_header(k) for k in COLUMNS}
+
+    def _cells(self, name: str, cells: dict[str, Any]) -> dict[str, Any]:
+        """One seed: the row's cells by ``COLUMNS`` into ``cells``; returns its values (to sort by)."""
+        record = (self.records.get(name) or [None])[0]
+        values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
+        deterministic = getattr(self.app, "deterministic", False)
+        for key in COLUMNS:
+            if key in TIMINGS and deterministic and key in values:
+                cells[key] = "-"
+            elif key == "final_loss":  # as the lab and the CLI write it: 1.1102e-17, never 0.000
+                cells[key] = format_loss(values.get(key))
+            else:
+                cells[key] = cell_text(key, values.get(key))
+        return values
+
+    def _seeded_cells(self, name: str, seeded: dict[str, Any] | None, cells: dict[str, Any]) -> dict[str, Any]:
+        """Over seeds: mean ± std, min … max and vs best into ``cells``; returns the means (to sort by)."""
+        seeded = seeded or {}
+        entry = lambda metric: seeded.get(metric)  # noqa: E731
+        cells["topology"] = name
+        cells["final_loss"] = aggregate.mean_std_text(entry("final_loss"), ".2e")
+        cells["final_loss_range"] = aggregate.range_text(entry("final_loss"), ".2e")
+        cells["max_error"] = aggregate.mean_std_text(entry("max_error"), ".3f")
+        cells["best_epoch"] = aggregate.mean_std_text(entry("best_epoch"), ".0f")
+        cells["params"] = str(seeded.get("params", "-"))
+        label = seeded.get("vs_best")
+        cells["vs_best"] = Text(VS_BEST[label], style="bold" if label == aggregate.NOT_SEPARABLE else "") if label else "-"
+        order = {aggregate.BEST: 0, aggregate.NOT_SEPARABLE: 1, aggregate.SEPARABLE: 2}
+        values = {m: (entry(m) or {}).get("mean") for m in aggregate.METRICS}
+        return {**values, "final_loss_range": values["final_loss"], "params": seeded.get("params"),
+                "vs_best": order.get(label), "topology": cells["topology"]}
 
     def refresh_predictions(self) -> None:
         """t, input, target, then each trained topology's prediction."""
@@ -330,11 +419,13 @@ class CompareScreen(LeanScreen):
         if self.error:
             state = self.error
         elif self.running:
-            state = f"training {len(self.records) + 1} of {len(self.trained)}…"
+            done = sum(map(len, self.records.values()))
+            state = f"training {done + 1} of {len(self.trained) * self.run_seeds}…"
         elif self.records:
             state = f"done: {len(self.records)} topologies · e exports"
         else:
             state = "idle"
-        sort = f" · sorted by {short_header(self.sort_key)}" if self.sort_key else ""
+        sort = f" · sorted by {self._headers()[self.sort_key]}" if self.sort_key in self._headers() else ""
+        seeds = f"seeds {self.seeds} (n/N)" if self.seeds == 1 else f"seeds {self.config.seed}..{self.config.seed + self.seeds - 1} (n/N)"
         self.query_one("#compare-status", Static).update(
-            f"{state}{sort} · threshold {self.threshold:g} · selected: {selected}")
+            f"{state}{sort} · {seeds} · threshold {self.threshold:g} · selected: {selected}")

@@ -73,6 +73,8 @@ class LabScreen(LeanScreen):
         Binding("c", "compare", "Compare", id="compare", show=False,
                 tooltip="Train every topology on these settings and compare them side by side"),
         Binding("h", "runs", "Runs", id="runs", show=False, tooltip="Saved runs: reopen or delete them"),
+        Binding("w", "sweep", "Sweep", id="sweep", show=False,
+                tooltip="Sweep topology, cell, units, lr and seeds on these settings, in worker processes"),
         Binding("x", "explain", "Explain", id="explain", show=False,
                 tooltip="Shapes through the network, parameter formulas, TimeDistributed vs Dense"),
         Binding("e", "export_script", "Script", id="export-script", show=False,
@@ -275,6 +277,14 @@ class LabScreen(LeanScreen):
         config = self._form_config("compare")
         if config is not None:
             self.app.push_screen(CompareScreen(config, self.training))
+
+    def action_sweep(self) -> None:
+        """Open the sweep screen on the form's settings."""
+        from .sweep import SweepScreen
+
+        config = self._form_config("sweep")
+        if config is not None:
+            self.app.push_screen(SweepScreen(config, self.training))
 
     def action_runs(self) -> None:
         """Open the list of saved runs."""

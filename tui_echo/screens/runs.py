@@ -1,4 +1,5 @@
-"""The runs screen: every saved training, reopened read-only or deleted after a confirmation."""
+"""The runs screen: every saved training, reopened read-only, compared, loaded back into the lab's
+form, or deleted after a confirmation."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from textual.widgets import DataTable, Static
 
 from ..core import diff
 from ..core.compare import default_export_folder
+from ..core.config import Config, ConfigError
 from ..core.record import first_inputs, first_sequence
 from ..core.formatting import format_loss
 from ..core.runs import RunError, RunInfo
 from ..core.summary import render, summary_from_record
 from ..messages import JobDone
-from ..widgets import KeyBar, LossChart, PredictionTable
+from ..widgets import ConfigForm, KeyBar, LossChart, PredictionTable
 from .base import LeanScreen, fit_columns
+from .side_by_side import MAX_RUNS, SideBySide
 
 
 RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
@@ -153,8 +156,12 @@ class RunsScreen(LeanScreen):
     BINDINGS = [
         Binding("enter,o", "open", "Open", id="runs-open", tooltip="Reopen the highlighted run (read-only)"),
         Binding("delete", "delete", "Delete", id="runs-delete", tooltip="Delete the highlighted run (asks first)"),
-        Binding("space", "select", "Select", id="runs-select", tooltip="Select or unselect the highlighted run"),
-        Binding("d", "diff", "Diff", id="runs-diff", tooltip="Compare the two selected runs side by side"),
+        Binding("space", "select", "Select", id="runs-select",
+                tooltip=f"Select or unselect the highlighted run (up to {MAX_RUNS})"),
+        Binding("c", "compare", "Compare", id="runs-compare",
+                tooltip="The selected runs side by side: curves, settings (differences marked), results, predictions"),
+        Binding("d", "diff", "Diff", id="runs-diff", tooltip="What differs between the two selected runs"),
+        Binding("l", "load", "Load", id="runs-load", tooltip="Load the highlighted run's settings into the lab's form"),
         Binding("e", "export", "TensorBoard", id="runs-export",
                 tooltip="Write the highlighted run as TensorBoard logs in the exports folder"),
         Binding("escape", "back", "Back", id="runs-back", tooltip="Back to the lab"),
@@ -217,7 +224,8 @@ class RunsScreen(LeanScreen):
         status = Text(f"{count} runs in {where}" if count
                       else f"no runs yet: each training in the lab (ctrl+r) is saved here · {where}")
         if self.selected:
-            status.append(f" · selected {', '.join(self.selected)}" + (" · d: diff" if len(self.selected) == 2 else ""))
+            status.append(f" · selected {', '.join(self.selected)}" + (" · c: compare" if len(self.selected) >= 2 else "")
+                          + (" · d: diff" if len(self.selected) == 2 else ""))
         if problems:
             status.append(f" · {len(problems)} skipped: {problems[0]}", style="bold")
         self.query_one("#runs-status", Static).update(status)
@@ -225,10 +233,12 @@ class RunsScreen(LeanScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Open, Delete and Export only when there is a run."""
-        if action in ("open", "delete", "export", "select"):
+        if action in ("open", "delete", "export", "select", "load"):
             return self.query_one(DataTable).row_count > 0
         if action == "diff":
             return len(self.selected) == 2
+        if action == "compare":
+            return len(self.selected) >= 2
         return True
 
     def _id_cell(self, run_id: str) -> Text:
@@ -236,7 +246,7 @@ class RunsScreen(LeanScreen):
         return Text(run_id, style="reverse" if run_id in self.selected else "")
 
     def action_select(self) -> None:
-        """Select the highlighted run (the third selection drops the first), or unselect it."""
+        """Select the highlighted run (one past ``MAX_RUNS`` drops the first), or unselect it."""
         run_id = self._highlighted()
         if run_id is None:
             return
@@ -244,23 +254,59 @@ class RunsScreen(LeanScreen):
         if run_id in self.selected:
             self.selected.remove(run_id)
         else:
-            self.selected = [*self.selected, run_id][-2:]
+            self.selected = [*self.selected, run_id][-MAX_RUNS:]
         table = self.query_one(DataTable)
         for changed in before ^ set(self.selected):
             table.update_cell(changed, "id", self._id_cell(changed))
         self._show_status()
 
     def action_diff(self) -> None:
-        """The two selected runs side by side."""
-        if len(self.selected) != 2 or self.store is None:
+        """What differs between the two selected runs."""
+        if len(self.selected) != 2:
+            return
+        records = self._load_selected("diff")
+        if records is not None:
+            self.app.push_screen(DiffView(diff.diff(*records)))
+
+    def action_compare(self) -> None:
+        """The selected runs side by side."""
+        if len(self.selected) < 2:
+            return
+        records = self._load_selected("compare")
+        if records is not None:
+            self.app.push_screen(SideBySide(records))
+
+    def _load_selected(self, what: str) -> list[dict[str, Any]] | None:
+        """The selected runs' records, or None (and a warning) when one cannot be read."""
+        if self.store is None:
+            return None
+        try:
+            return [self.store.load(run_id) for run_id in self.selected]
+        except (KeyError, RunError) as error:
+            self.notify(f"Cannot {what}: {error}", severity="warning", markup=False)
+            self.reload()
+            return None
+
+    def action_load(self) -> None:
+        """Put the highlighted run's settings in the lab's form and go back to the lab."""
+        run_id, lab = self._highlighted(), getattr(self.app, "lab", None)
+        if run_id is None or self.store is None or lab is None:
+            return
+        if lab.running:
+            self.notify("Stop the lab's training first (escape in the lab)", severity="warning")
             return
         try:
-            a, b = (self.store.load(run_id) for run_id in self.selected)
-        except (KeyError, RunError) as error:
-            self.notify(f"Cannot diff: {error}", severity="warning", markup=False)
-            self.reload()
+            record = self.store.load(run_id)
+            if record.get("source", "lab") != "lab":  # a Keras callback's run: its model is not one the lab builds
+                raise ConfigError("config", f"is a {record.get('source')} run's, not one the lab can build")
+            config = Config(**record["config"]).check()
+        except (KeyError, RunError, TypeError, ConfigError) as error:
+            reason = error.reason if isinstance(error, ConfigError) else str(error)
+            self.notify(f"Run {run_id}'s settings cannot be loaded: {reason}", severity="warning", markup=False)
             return
-        self.app.push_screen(DiffView(diff.diff(a, b)))
+        lab.query_one(ConfigForm).reset(config)
+        self.notify(f"Loaded the settings of run {run_id}")
+        self.dismiss(None)
 
     def _highlighted(self) -> str | None:
         table = self.query_one(DataTable)

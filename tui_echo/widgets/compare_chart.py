@@ -36,6 +36,7 @@ class CompareChart(ChartBase):
         self.labels = labels or {}
         self.colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(self.names)}
         self.series: dict[str, list[float]] = {}
+        self.bands: dict[str, tuple[list[float], list[float]]] = {}  # name -> (lowest, highest) curve over seeds
         self.planned = 0
         self._dirty = False
 
@@ -55,6 +56,7 @@ class CompareChart(ChartBase):
     def reset(self, names: list[str], planned_epochs: int) -> None:
         """Forget every curve (and any zoom or cursor); ``names`` will be drawn, the x axis runs to ``planned_epochs``."""
         self.series = {name: [] for name in names}
+        self.bands = {}
         self.planned = planned_epochs
         self.window, self.cursor = None, None
         self.view_changed()
@@ -62,6 +64,13 @@ class CompareChart(ChartBase):
     def extend(self, name: str, losses: tuple[float, ...] | list[float]) -> None:
         """Append epochs' losses to one series; drawn on the next tick."""
         self.series.setdefault(name, []).extend(losses)
+        self._dirty = True
+
+    def spread(self, name: str, mean: list[float], low: list[float], high: list[float]) -> None:
+        """Show one series as its mean curve over seeds, with the seeds' lowest and highest loss
+        per epoch drawn faint around it; drawn on the next tick."""
+        self.series[name] = list(mean)
+        self.bands[name] = (list(low), list(high))
         self._dirty = True
 
     def on_mount(self) -> None:
@@ -118,30 +127,45 @@ class CompareChart(ChartBase):
         axis = base + self.get_component_rich_style("compare-chart--axis", partial=True)
         rows, cols = height - 2, width - LABEL_WIDTH
         origin, span = self.shown()
-        columns = {}
-        for name, losses in self.series.items():
+        def binned(losses: list[float]):  # noqa: ANN202 - a chart_base.Columns, or None when nothing shows
             values = np.asarray(losses, dtype=np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 logs = np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
-            binned = columns_of(logs, origin, span, max(1, cols) * 2)
-            if len(binned.used):
-                columns[name] = binned if self.log else type(binned)(binned.used, 10**binned.lo, 10**binned.hi, 10**binned.mean)
+            found = columns_of(logs, origin, span, max(1, cols) * 2)
+            if not len(found.used):
+                return None
+            return found if self.log else type(found)(found.used, 10**found.lo, 10**found.hi, 10**found.mean)
+
+        columns = {name: c for name, losses in self.series.items() if (c := binned(losses)) is not None}
+        # A band's faint lines: the lowest curve's per-column minimum, the highest curve's maximum.
+        bands = {}
+        for name, (low_curve, high_curve) in self.bands.items():
+            low_cols, high_cols = binned(low_curve), binned(high_curve)
+            if low_cols is not None and high_cols is not None:
+                bands[name] = [(low_cols.used, low_cols.lo), (high_cols.used, high_cols.hi)]
         if not columns or rows < 2 or cols < 4:
             empty = base + self.get_component_rich_style("compare-chart--empty", partial=True)
             message = "the loss curves draw here while training"
             pad = max(0, (width - len(message)) // 2)
             return [self._legend(base)] + [Strip.blank(width, base)] * max(0, height // 2 - 1) + [
                 Strip([Segment(" " * pad + message[:width], empty)])]
-        low, high = y_range(self.log, [float(c.lo.min()) for c in columns.values()], [float(c.hi.max()) for c in columns.values()])
+        lows = [float(c.lo.min()) for c in columns.values()] + [float(b[0][1].min()) for b in bands.values()]
+        highs = [float(c.hi.max()) for c in columns.values()] + [float(b[1][1].max()) for b in bands.values()]
+        low, high = y_range(self.log, lows, highs)
         glyphs = glyphs_for(self)
         marks = self._marks()
         names = list(self.series)
         cells = np.array(glyphs.cells, dtype=object)
         chars = np.full((rows, cols), " ", dtype=object)
         # Which style each cell takes: 0 empty, 1 + i series i, 1 + n + i series i's faint raw curve
-        # (under smoothing); a cell two series share shows the one drawn last.
+        # (under smoothing) or its seeds' band; a cell two series share shows the one drawn last.
         owner = np.zeros((rows, cols), dtype=np.int16)
         count = len(names)
+        for index, name in enumerate(names):
+            if name in bands:
+                grid = raster(bands[name], low, high, rows, cols)
+                drawn = grid > 0
+                chars[drawn], owner[drawn] = cells[grid[drawn]], 1 + count + index
         if self.smoothing:
             for index, name in enumerate(names):
                 if name in columns:
