@@ -21,9 +21,10 @@ from ..core.config import Config, ConfigError
 from ..core.record import first_inputs, first_sequence
 from ..core.formatting import format_loss
 from ..core.runs import RunError, RunInfo
-from ..core.summary import render, summary_from_record
+from ..core.summary import summary_from_record
 from ..messages import JobDone
 from ..widgets import ConfigForm, KeyBar, LossChart, PredictionTable
+from ..widgets.summary_pane import summary_renderable
 from .base import LeanScreen, fit_columns
 from .side_by_side import MAX_RUNS, SideBySide
 
@@ -90,7 +91,8 @@ class RunView(LeanScreen):
         summary = self.query_one("#run-summary", Static)
         summary.border_title = f"Run {record.get('id', '?')} · {record.get('status', '?')}"
         try:
-            summary.update(render(summary_from_record(record), formulas=False))
+            # The lab's compact table: Keras' own layout cut the shapes at 80 columns.
+            summary.update(summary_renderable(summary_from_record(record), ascii_only=self.app.ascii_only))
         except (KeyError, TypeError):
             summary.update(Text(f"no summary saved (status {record.get('status')})", style="dim"))
         history = [v for v in record.get("history", []) if v is not None]
