@@ -15,6 +15,7 @@ from .config import Config
 from .events import Epochs, Event, Listener
 from .record import run_record
 from .runs import RunStore
+from .snapshots import Snapshots
 from .summary import summarize
 
 
@@ -39,10 +40,12 @@ def run_experiment(
     *,
     store: RunStore | None = None,
     tags: dict[str, Any] | None = None,
+    snapshots: Snapshots | None = None,
 ) -> dict[str, Any]:
     """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
 
     ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
+    ``snapshots`` receives the weights at the snapshot epochs (they are saved with the run either way).
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
     at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
@@ -66,7 +69,8 @@ def run_experiment(
         # A run the store can no longer write (a full disk) stops: more training would be kept nowhere.
         return watch.epoch is not None or should_stop() or (writer is not None and writer.error is not None)
 
-    final = engine.train(config, listen, should_end, model=model)
+    snapshots = snapshots if snapshots is not None else Snapshots()
+    final = engine.train(config, listen, should_end, model=model, snapshots=snapshots)
     record = run_record(
         config,
         summary,
@@ -89,7 +93,8 @@ def run_experiment(
         )
     if writer is not None:
         record["id"] = writer.meta["id"]
-        writer.finish(record, model if record["status"] != "diverged" else None)
+        kept = record["status"] != "diverged"
+        writer.finish(record, model if kept else None, snapshots if kept else None)
         if writer.error is not None:
             record.update(status="failed", error=f"could not save the run: {writer.error}")
     return record
