@@ -4,6 +4,7 @@ the model a shorter run of the same seed ends with. Real Keras on the graph exec
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -110,3 +111,29 @@ def test_snapshots_are_saved_with_the_run_and_read_back_checked(tmp_path: Path) 
         store.snapshots(record["id"])
     path.unlink()
     assert store.snapshots(record["id"]) is None
+
+
+def test_runs_show_and_inspect_at_an_earlier_epoch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui_echo.__main__ import main
+
+    config = replace(MINIBATCHES, epochs=300)
+    record = run_experiment(config, store=RunStore(tmp_path))
+    kept = RunStore(tmp_path).snapshots(record["id"])
+    between = kept.epochs[-5] + 1  # no snapshot here: the one before it is used
+    assert between not in kept.epochs
+    assert main(["runs", "show", record["id"], "--epoch", str(between), "--json", "--runs-dir", str(tmp_path)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["epoch"] == kept.epochs[-5] and shown["loss"] == record["history"][kept.epochs[-5] - 1]
+    fresh = engine.train(replace(config, epochs=kept.epochs[-5]), model=engine.build_model(config))
+    np.testing.assert_allclose(shown["predictions"], fresh.predictions[: len(shown["predictions"])], atol=1e-6)
+
+    assert main(["runs", "show", record["id"], "--epoch", "300", "--runs-dir", str(tmp_path)]) == 0
+    assert "epoch 300 of 300" in capsys.readouterr().out
+    assert main(["runs", "show", record["id"], "--epoch", "301", "--runs-dir", str(tmp_path)]) == 2
+    assert "has 300 epochs" in capsys.readouterr().err
+
+    assert main(["inspect", record["id"], "--epoch", "7", "--json", "--runs-dir", str(tmp_path)]) == 0
+    early = json.loads(capsys.readouterr().out)
+    assert early["epoch"] == 7 and early["check"]["max_abs_diff"] < 1e-5
+    assert main(["inspect", record["id"], "--json", "--runs-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][0]["h"] != early["layers"][0]["h"]

@@ -115,18 +115,22 @@ def set_flat_weights(model: Any, flat: np.ndarray) -> None:
     model.set_weights([flat[a:b].reshape(shape) for a, b, shape in zip(bounds[:-1], bounds[1:], shapes)])
 
 
-def first_sequence_predictions(config: Any, model: Any, snapshots: Snapshots) -> list[tuple[float, ...]]:
-    """The first sequence's predictions at every snapshot, in order, as the engine shows them;
-    ``model`` gets its own weights back afterwards. Computed once, so scrubbing is a lookup."""
+def first_sequence_output(config: Any, model: Any) -> tuple[float, ...]:
+    """``model``'s predictions for the first sequence, as the engine shows them."""
     problem = config.problem
     rows = problem.samples // problem.inputs.shape[0]  # rows of X that make the first sequence
-    X, length = problem.X[:rows], problem.inputs.shape[1]
+    return tuple(np.asarray(model(problem.X[:rows], training=False)).reshape(-1)[: problem.inputs.shape[1]].tolist())
+
+
+def first_sequence_predictions(config: Any, model: Any, snapshots: Snapshots) -> list[tuple[float, ...]]:
+    """The first sequence's predictions at every snapshot, in order; ``model`` gets its own
+    weights back afterwards. Computed once, so scrubbing is a lookup."""
     own = model.get_weights()
     try:
         shown = []
         for flat in snapshots.weights:
             set_flat_weights(model, flat)
-            shown.append(tuple(np.asarray(model(X, training=False)).reshape(-1)[:length].tolist()))
+            shown.append(first_sequence_output(config, model))
         return shown
     finally:
         model.set_weights(own)
