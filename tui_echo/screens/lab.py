@@ -27,12 +27,14 @@ from ..core.experiment import run_experiment
 from ..core.formatting import format_loss
 from ..core.progress import Phase, RunState
 from ..core.script import save_script
+from ..core.snapshots import Snapshots, first_sequence_predictions
 from ..core.summary import summarize
 from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
 from .base import COMPACT_HEIGHT, COMPACT_WIDTH, LeanScreen
+from .replay import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 
 NAMES = tuple(TOPOLOGIES)
 
@@ -47,7 +49,7 @@ def summary_key(config: Config) -> tuple:
     return tuple(sorted((k, v) for k, v in values.items() if k not in NOT_IN_MODEL))
 
 
-class LabScreen(LeanScreen):
+class LabScreen(ReplayControls, LeanScreen):
     """The main screen: configure, train, and watch it learn."""
 
     BINDINGS = [
@@ -74,7 +76,8 @@ class LabScreen(LeanScreen):
         Binding("e", "export_script", "Script", id="export-script", show=False,
                 tooltip="Save these settings as a standalone plain-Keras script"),
         Binding("i", "inspect", "Inside", id="inspect", show=False,
-                tooltip="Inside the cell of the run just trained: gates and states per timestep, gradient reach"),
+                tooltip="Inside the cell of the run just trained (at the replay's epoch): gates, states, gradient reach"),
+        *REPLAY_BINDINGS,
     ]
 
     HELP_TITLE = "lab keys"
@@ -104,6 +107,7 @@ class LabScreen(LeanScreen):
         self._summaries: dict[tuple, Any] = {}
         self._summary_timer = None
         self._predicted_epoch: int | None = None
+        self._snapshots: Snapshots | None = None  # the last run's, for the inside-the-cell view
 
     # ----------------------------------------------------------------- layout
 
@@ -172,7 +176,23 @@ class LabScreen(LeanScreen):
             return not self.running and not typing and bool(record.get("id")) and record.get("status") in ("finished", "stopped")
         if action == "export_script":  # it builds a model, which waits for a training to end
             return self.app.tf_ready and not self.running and not typing
+        if action in REPLAY_ACTIONS:
+            return self.replay_allows(action)
         return True
+
+    def replay_ready(self) -> bool:
+        """Scrub and replay once a run has ended, unless a text field has focus."""
+        return not self.running and not isinstance(self.focused, Input)
+
+    def show_replay_frame(self) -> None:
+        """The curve's marker, the log, the predictions and the status line at the replay's epoch."""
+        replay = self.replay
+        assert replay is not None
+        self.query_one(LossChart).point_at(replay.epoch - 1)
+        self.query_one(EpochLog).show_epoch(replay.epoch)
+        self._show_predictions(self.replay_predictions[replay.index], replay.epoch)
+        self.refresh_status()
+        self.refresh_bindings()
 
     def _set_state(self, state: RunState) -> None:
         """Take a new training state: the footer follows its phase, the status line its text."""
@@ -305,7 +325,8 @@ class LabScreen(LeanScreen):
         except KeyError:
             self.notify("The run's folder is gone", severity="warning")
             return
-        self.app.push_screen(CellScreen(record, self.training))
+        epoch = self.replay.epoch if self.replay is not None and self.replay_moved else None
+        self.app.push_screen(CellScreen(record, self.training, epoch, self._snapshots))
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""
@@ -439,6 +460,8 @@ class LabScreen(LeanScreen):
         self.history = []
         self.last_record = None
         self._predicted_epoch = None
+        self.set_replay([], [], 0)
+        self._snapshots = None
         self.query_one(LossChart).reset(config.epochs)
         log = self.query_one(EpochLog)
         log.clear()
@@ -456,13 +479,21 @@ class LabScreen(LeanScreen):
         assert config is not None
         store = getattr(self.app, "run_store", None)
 
-        def train(job: Job, report: Any) -> dict:
-            return run_experiment(config, report, job.should_stop, store=store)
+        def train(job: Job, report: Any) -> tuple[dict, Snapshots, list[tuple[float, ...]]]:
+            kept = Snapshots()
+            record = run_experiment(config, report, job.should_stop, store=store, snapshots=kept)
+            if record["status"] not in ("finished", "stopped") or not kept or job.stopping:
+                return record, Snapshots(), []
+            # Every snapshot's predictions now, so scrubbing and replay only look them up.
+            return record, kept, first_sequence_predictions(config, engine.build_model(config), kept)
 
         self._job = self.training.start(self, train)
 
-    def _training_done(self, record: dict | None, error: str | None) -> None:
-        """The training thread has ended: settle the final state and unlock the form."""
+    def _training_done(self, result: tuple | None, error: str | None) -> None:
+        """The training thread has ended: settle the final state, take its snapshots for replay,
+        and unlock the form."""
+        record, self._snapshots, shown = result if result is not None else (None, None, [])
+        self.set_replay(self._snapshots.epochs if self._snapshots else [], shown, len(self.history))
         self.last_record = record
         status = record.get("status") if record is not None else None
         failure = error or (str(record.get("error") or "") if record is not None else "")
@@ -533,7 +564,9 @@ class LabScreen(LeanScreen):
         """Rewrite the status line from the training state, or from the form when idle."""
         status = self.query_one(StatusBar)
         app = self.app
-        if self.phase != Phase.IDLE:
+        if self.replay is not None and self.replay_moved and not self.running:
+            status.show(*progress.replay_status(self.replay))
+        elif self.phase != Phase.IDLE:
             kind, text = progress.status(self.state, timings=not app.deterministic)
             status.show(kind, f"{text} · settings changed since: ctrl+r trains them" if self.stale else text)
         elif self.invalid:
