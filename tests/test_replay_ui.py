@@ -73,3 +73,21 @@ async def test_scrub_keys_move_every_pane_and_p_replays() -> None:
         await pilot.press("i")  # the inside of the cell at the replay's epoch
         await wait_for(pilot, lambda: getattr(app.screen, "found", None) is not None, timeout=30)
         assert app.screen.found.epoch == lab.replay.epoch
+
+
+async def test_a_reopened_run_scrubs_through_its_saved_snapshots() -> None:
+    from tui_echo.core.experiment import run_experiment
+    from tui_echo.core.runs import RunStore
+    from tui_echo.screens.runs import RunView
+
+    record = run_experiment(Config(topology="many-to-one", epochs=300, seed=1), store=RunStore())
+    app = EchoApp(config=Config(topology="many-to-one"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        view = RunView(app.run_store.load(record["id"]))
+        await app.push_screen(view)
+        await wait_for(pilot, lambda: view.replay is not None, timeout=30)
+        chart, table = view.query_one(LossChart), view.query_one(PredictionTable)
+        await pilot.press("home", "right_square_bracket")
+        assert chart.cursor == 1 and table.epoch == 2 and "epoch 2 of 300 (replay)" in table.border_subtitle
+        assert [row.predicted for row in table.rows] == pytest.approx(view.replay_predictions[1])
