@@ -137,3 +137,45 @@ def test_runs_show_and_inspect_at_an_earlier_epoch(tmp_path: Path, capsys: pytes
     assert early["epoch"] == 7 and early["check"]["max_abs_diff"] < 1e-5
     assert main(["inspect", record["id"], "--json", "--runs-dir", str(tmp_path)]) == 0
     assert json.loads(capsys.readouterr().out)["layers"][0]["h"] != early["layers"][0]["h"]
+
+
+def test_step_trains_exactly_one_more_epoch_then_ten_and_pauses_again() -> None:
+    import threading
+    import time
+
+    from tui_echo.core.events import Epochs
+    from tui_echo.training import Job
+
+    config = replace(MINIBATCHES, epochs=100_000)  # 3 steps an epoch: the first chunk ends mid-epoch
+    job, events = Job(1, "training"), []
+    job.pause()
+    done: list = []
+    worker = threading.Thread(
+        target=lambda: done.append(engine.train(config, events.append, job.should_stop,
+                                                model=engine.build_model(config), hold_at=job.hold_at))
+    )
+    worker.start()
+
+    def epochs_after_step(count: int) -> int:
+        job.step(count)
+        deadline = time.monotonic() + 30
+        while not job.paused:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(0.2)  # the engine waits at its hold: nothing more arrives
+        return sum(len(e.losses) for e in events if isinstance(e, Epochs))
+
+    try:
+        time.sleep(0.5)
+        before = sum(len(e.losses) for e in events if isinstance(e, Epochs))
+        assert before == 0  # held after the first chunk, inside epoch 1
+        assert epochs_after_step(1) == 1
+        assert epochs_after_step(1) == 2
+        assert epochs_after_step(10) == 12
+    finally:
+        job.stop()
+        worker.join(30)
+    stepped = done[0].history
+    assert len(stepped) == 12
+    plain = engine.train(replace(config, epochs=12), model=engine.build_model(config))
+    assert stepped == plain.history  # stepping changes when training waits, not what it computes

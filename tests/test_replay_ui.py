@@ -91,3 +91,27 @@ async def test_a_reopened_run_scrubs_through_its_saved_snapshots() -> None:
         await pilot.press("home", "right_square_bracket")
         assert chart.cursor == 1 and table.epoch == 2 and "epoch 2 of 300 (replay)" in table.border_subtitle
         assert [row.predicted for row in table.rows] == pytest.approx(view.replay_predictions[1])
+
+
+async def test_n_while_paused_trains_exactly_one_epoch_and_pauses_again() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=1_000_000))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        lab = app.lab
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(lab.history) > 0, timeout=60)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: lab.phase == "paused")
+        await pilot.pause(0.8)  # the chunk under way ends and its batch of epochs arrives
+        before = len(lab.history)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: lab.phase == "paused", timeout=10)
+        await pilot.pause(0.8)
+        assert len(lab.history) == before + 1 and lab.state.epoch == before + 1
+        assert f"paused at epoch {before + 1:,}" in status(app)
+        await pilot.press("N")
+        await wait_for(pilot, lambda: lab.phase == "paused", timeout=10)
+        await pilot.pause(0.8)
+        assert len(lab.history) == before + 11
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not lab.running, timeout=30)

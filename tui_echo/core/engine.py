@@ -76,12 +76,16 @@ def train(
     *,
     model: Any = None,
     snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> Finished | Cancelled | Failed:
     """Train ``config`` with its engine; every event also goes to ``on_event``; returns the last one.
 
     ``model``, if given, is trained in place (it must be ``build_model(config)``-shaped);
     otherwise a fresh one is built from the seed. Exceptions become a ``Failed`` event.
     ``snapshots``, if given, receives the weights at ``snapshot_epochs`` as training passes them.
+    ``hold_at(epochs done)``, if given, is asked before each chunk (each epoch for fit) for an
+    epoch not to train past (None: none); at it, training waits in ``should_stop`` (a Step button:
+    the caller pauses itself when its hold is reached, and gives a new one to step again).
     """
     config = config.resolved()
     history: list[float] = []
@@ -95,7 +99,7 @@ def train(
         loop = ENGINES[config.engine]
         model = model if model is not None else build_model(config)
         emit(Started(config.to_dict(), config.epochs, runtime.device_name(), config.engine))
-        final = loop(config, model, emit, should_stop, snapshots)
+        final = loop(config, model, emit, should_stop, snapshots, hold_at)
     except Stop:
         final = Cancelled(len(history), tuple(history))
     except Exception as error:  # a person reads this; the UI must survive it
@@ -133,7 +137,8 @@ def _finished(
 
 
 def fit_loop(
-    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None
+    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> Finished:
     """Plain ``model.fit`` with a callback: the reference the fast engine is checked against."""
     _, keras = runtime.load()
@@ -158,6 +163,8 @@ def fit_loop(
                 marks["predicted"] = now
                 values = problem.as_sequences(model(problem.X, training=False).numpy())
                 emit(Predictions(epoch + 1, tuple(float(v) for v in values.ravel())))
+            if hold_at is not None:
+                hold_at(epoch + 1)  # at a hold, should_stop waits: fit's epochs are its chunks
             if should_stop():
                 self.model.stop_training = True
 
@@ -678,7 +685,8 @@ def _due(plan: list[int], step: int, steps: int, per_epoch: int, slots: int) -> 
 
 
 def fast_loop(
-    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None
+    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> Finished:
     """Chunks of compiled steps, each about ``CHUNK_SECONDS`` long, with events between them."""
     tf, _ = runtime.load()
@@ -718,6 +726,14 @@ def fast_loop(
     plan = _snapshot_plan(config, model) if snapshots is not None and loop.slots else []
     while step < total:
         steps = _chunk_steps(loop.rate[mode], total - step)
+        hold = hold_at(step // loop.steps_per_epoch) if hold_at is not None else None
+        if hold is not None:
+            if step >= hold * loop.steps_per_epoch:  # held: wait there until stepped, resumed or stopped
+                if should_stop():
+                    model.set_weights(loop.weights(state))
+                    raise Stop
+                continue
+            steps = min(steps, hold * loop.steps_per_epoch - step)
         due, steps = _due(plan, step, steps, loop.steps_per_epoch, loop.slots)
         executable = loop.xla if mode == "xla" else loop.graph
         began = time.perf_counter()
@@ -754,7 +770,7 @@ def fast_loop(
     return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)
 
 
-ENGINES: dict[str, Callable[[Config, Any, Listener, Callable[[], bool], Snapshots | None], Finished]] = {
+ENGINES: dict[str, Callable[..., Finished]] = {
     "fast": fast_loop,
     "fit": fit_loop,
 }

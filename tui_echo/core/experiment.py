@@ -41,11 +41,13 @@ def run_experiment(
     store: RunStore | None = None,
     tags: dict[str, Any] | None = None,
     snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> dict[str, Any]:
     """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
 
     ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
     ``snapshots`` receives the weights at the snapshot epochs (they are saved with the run either way).
+    ``hold_at`` goes to ``engine.train`` (stepping a paused training epoch by epoch).
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
     at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
@@ -70,7 +72,7 @@ def run_experiment(
         return watch.epoch is not None or should_stop() or (writer is not None and writer.error is not None)
 
     snapshots = snapshots if snapshots is not None else Snapshots()
-    final = engine.train(config, listen, should_end, model=model, snapshots=snapshots)
+    final = engine.train(config, listen, should_end, model=model, snapshots=snapshots, hold_at=hold_at)
     record = run_record(
         config,
         summary,

@@ -60,6 +60,9 @@ class LabScreen(ReplayControls, LeanScreen):
         Binding("space", "pause", "Pause", id="pause",
                 tooltip="Pause training between chunks of epochs"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Carry on training"),
+        Binding("n", "step(1)", "Step", id="step", key_display="n/N",
+                tooltip="While paused: train exactly one more epoch (N: ten), then pause again"),
+        Binding("N", "step(10)", show=False, id="step-10"),
         Binding("1", "topology(0)", "Topology", key_display="1-4", id="topology-1",
                 tooltip="Choose a topology: 1 one-to-one, 2 many-to-one, 3 many-to-many, 4 many-to-many-dense"),
         Binding("2", "topology(1)", show=False, id="topology-2"),
@@ -163,6 +166,8 @@ class LabScreen(ReplayControls, LeanScreen):
             return self.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING)
         if action == "resume":
             return self.phase == Phase.PAUSED
+        if action == "step":
+            return self.phase == Phase.PAUSED and self.state.compiled and not typing
         if action == "topology":
             return not self.running and not typing
         if action == "toggle_summary":
@@ -244,6 +249,23 @@ class LabScreen(ReplayControls, LeanScreen):
         if self._job is not None and self.phase == Phase.PAUSED:
             self._job.resume()
             self._set_state(progress.resumed(self.state))
+
+    def action_step(self, epochs: int) -> None:
+        """Train ``epochs`` more epochs and pause again (watched every 20 ms until the job has)."""
+        if self._job is None or not self.check_action("step", ()):
+            return
+        job = self._job
+        job.step(epochs)
+        self._set_state(progress.resumed(self.state))
+
+        def paused_again() -> None:
+            if job is not self._job or not self.running:
+                timer.stop()
+            elif job.paused:
+                timer.stop()
+                self._set_state(progress.paused(self.state))
+
+        timer = self.set_interval(0.02, paused_again)
 
     def action_topology(self, index: int) -> None:
         """Choose topology ``index`` (0-based) in the form."""
@@ -481,7 +503,7 @@ class LabScreen(ReplayControls, LeanScreen):
 
         def train(job: Job, report: Any) -> tuple[dict, Snapshots, list[tuple[float, ...]]]:
             kept = Snapshots()
-            record = run_experiment(config, report, job.should_stop, store=store, snapshots=kept)
+            record = run_experiment(config, report, job.should_stop, store=store, snapshots=kept, hold_at=job.hold_at)
             if record["status"] not in ("finished", "stopped") or not kept or job.stopping:
                 return record, Snapshots(), []
             # Every snapshot's predictions now, so scrubbing and replay only look them up.
