@@ -504,7 +504,7 @@ class LabScreen(ReplayControls, LeanScreen):
         def train(job: Job, report: Any) -> tuple[dict, Snapshots, list[tuple[float, ...]]]:
             kept = Snapshots()
             record = run_experiment(config, report, job.should_stop, store=store, snapshots=kept, hold_at=job.hold_at)
-            if record["status"] not in ("finished", "stopped") or not kept or job.stopping:
+            if record["status"] not in ("finished", "stopped") or not kept:
                 return record, Snapshots(), []
             # Every snapshot's predictions now, so scrubbing and replay only look them up.
             return record, kept, first_sequence_predictions(config, engine.build_model(config), kept)
