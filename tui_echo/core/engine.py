@@ -50,7 +50,7 @@ PREDICT_EVERY_S = 0.25
 # Measured at length 5: graph 4,700 vs 1,700 steps/s and tracing 0.45 vs 0.6 s; XLA 125,000 vs
 # 45,000 steps/s for about the same compile time.
 UNROLL_MAX_LENGTH = 16
-# The compiled loop copies the weights at snapshot epochs into a buffer of this many bytes at most
+# The compiled loop keeps the weights at snapshot epochs in a buffer of this many bytes at most
 # (and at most MAX_SNAPSHOT_SLOTS rows); a chunk with more snapshot epochs due ends at the last
 # that fits. 0 leaves the copying out of the program (benchmarks/snapshots.py compares the two).
 SNAPSHOT_SLOT_BYTES = 4 * 2**20
@@ -399,12 +399,15 @@ class CompiledLoop:
             return _permutation(seed, epoch, n, tf)
 
         def keep(i: Any, w: Any, kept: Any) -> Any:
-            """Copy ``w`` into step ``i``'s row of ``kept``: the last row, scratch, unless the
-            host asked for a snapshot after this step. Two ops a step: a cond (a function call
-            per step on the graph) or a check of the epoch cost the tutorial runs 10-40%."""
+            """Put ``w`` in step ``i``'s item of the list ``kept``: the last item, scratch, unless
+            the host asked for a snapshot after this step. Two ops a step, and on the graph no
+            copy (a list item holds the tensor). Each op counts: a step of the tutorial's
+            one-to-one run is ~60 us on the graph. Measured there against no buffer: this list
+            3-4%, a scatter into a [slots + 1, n] tensor 7-11%, a ``tf.cond`` on "is this a
+            snapshot epoch" (a function call per step) 20-40%."""
             if not self.slots:
                 return kept
-            return tf.tensor_scatter_nd_update(kept, [[tf.gather(rows, i)]], [w])
+            return tf.raw_ops.TensorListSetItem(input_handle=kept, index=tf.gather(rows, i), item=w)
 
         def body(i, perm, total, count, losses, ended, w, m, v, kept):  # noqa: ANN001 - traced
             step = step0 + i
@@ -461,7 +464,9 @@ class CompiledLoop:
             w,
             m,
             v,
-            tf.zeros([self.slots + 1 if self.slots else 0, w.shape[0]], tf.float32),
+            tf.raw_ops.TensorListReserve(
+                element_shape=tf.constant([w.shape[0]], tf.int32), num_elements=self.slots + 1, element_dtype=tf.float32
+            ),
         )
         _, _, total, count, losses, ended, w, m, v, kept = tf.while_loop(
             lambda i, *_: i < steps, body, loop_vars, maximum_iterations=MAX_CHUNK_STEPS
@@ -472,6 +477,10 @@ class CompiledLoop:
         # Only when asked: at length 500 a forward pass costs as much as ~10% of a chunk.
         shape = [self.show, *model.output_shape[1:]]
         shown = tf.cond(predict, predictions, lambda: tf.zeros(shape, tf.float32))
+        kept = tf.raw_ops.TensorListStack(
+            input_handle=kept, element_shape=tf.constant([w.shape[0]], tf.int32), element_dtype=tf.float32,
+            num_elements=self.slots + 1,
+        )
         return [w, m, v, step0 + steps, tf.stack([total, count]), losses, ended, shown, kept]
 
     # -- XLA, compiled in another thread
@@ -737,13 +746,14 @@ def fast_loop(
         due, steps = _due(plan, step, steps, loop.steps_per_epoch, loop.slots)
         executable = loop.xla if mode == "xla" else loop.graph
         began = time.perf_counter()
-        # Predictions when due by the time this chunk ends, and always with the last one.
+        # Predictions when due by the time this chunk ends, and always with the last one (and a step's).
         predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
+        predict = predict or (hold is not None and step + steps >= hold * loop.steps_per_epoch)
         after = [epoch * loop.steps_per_epoch - 1 - step for epoch in due]
         state, losses, predictions, kept = loop.run(executable, state, lr, X, y, steps, seed, predict, after)
+        took = time.perf_counter() - began
         for epoch, flat in zip(due, kept):
             snapshots.add(epoch, flat)
-        took = time.perf_counter() - began
         step += steps
         loop.last_calls += 1
         # Steps per second for sizing chunks. A short call is mostly fixed overhead and
