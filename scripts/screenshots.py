@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/screenshots.py [--size 100x30] [--out screenshots]
 
-Writes ``idle.svg``, ``training.svg`` and ``finished.svg`` (real TensorFlow, the tutorial's
-many-to-many run), ``compare.svg`` and ``compare-delay.svg`` (all four topologies compared on the
-echo and on the delayed echo, 120×40), ``sweep.svg`` and ``parallel.svg`` (a sweep of topology, cell and
-lr over 3 seeds in worker processes, its table, then its parallel coordinates with the lr axis narrowed
-to 0.01; 120×40). Timings and the device are shown as measured, so they change per machine.
+Writes ``idle.svg``, ``training.svg``, ``finished.svg`` and ``replay.svg`` (real TensorFlow, the
+tutorial's many-to-many run; the replay stopped at its 110th snapshot), ``compare.svg`` and
+``compare-delay.svg`` (all four topologies compared on the echo and on the delayed echo, 120×40),
+``sweep.svg`` and ``parallel.svg`` (a sweep of topology, cell and lr over 3 seeds in worker
+processes, its table, then its parallel coordinates with the lr axis narrowed to 0.01; 120×40).
+Timings and the device are shown as measured, so they change per machine.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         await until(pilot, lambda: app.lab.phase == "finished")
         await pilot.pause(0.3)
         save("finished")
+        await replay_midway(pilot, app, until)
+        save("replay")
 
     # A long run caught in the middle. It stays on the TF graph (XLA would finish all 100,000
     # epochs in about a second, between two of the lab's half-second batches), is paused as soon
@@ -78,6 +81,36 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         await until(pilot, lambda: not app.lab.running)
     engine.XLA = "auto"
     return saved + await take_comparisons(out) + await take_sweep(out)
+
+
+async def replay_midway(pilot, app: EchoApp, until) -> None:  # noqa: ANN001 - Pilot, a coroutine
+    """Replay the finished run (p) and stop it at its 110th snapshot (p again)."""
+    await until(pilot, lambda: app.lab.replay is not None)
+    await pilot.press("p")
+    await until(pilot, lambda: app.lab.replay.index >= 109)
+    await pilot.press("p")
+    await pilot.pause(1.1)  # the status line repaints a changed text at most once a second
+
+
+async def take_replay(out: Path, size: tuple[int, int]) -> list[Path]:
+    """Only ``replay.svg``: the tutorial run, replayed and stopped part-way."""
+    app = EchoApp(config=Config(topology="many-to-many", epochs=1000, seed=0))
+
+    async def until(pilot, predicate, timeout: float = 120.0) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: {app.lab.phase}")
+            await pilot.pause(0.01)
+
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.tf_ready and app.query_one(SummaryPane).border_subtitle)
+        await pilot.press("ctrl+r")
+        app.query_one(LossChart).focus()
+        await until(pilot, lambda: app.lab.phase == "finished")
+        await replay_midway(pilot, app, until)
+        app.save_screenshot(filename="replay.svg", path=str(out))
+    return [out / "replay.svg"]
 
 
 async def take_comparisons(out: Path) -> list[Path]:
@@ -140,12 +173,18 @@ def main() -> None:
     parser.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT (default 100x30)")
     parser.add_argument("--compare-only", action="store_true", help="only the comparisons")
     parser.add_argument("--sweep-only", action="store_true", help="only the sweep and its parallel coordinates")
+    parser.add_argument("--replay-only", action="store_true", help="only replay.svg")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    job = take_comparisons(out) if args.compare_only else take_sweep(out) if args.sweep_only else take(out, (width, height))
+    if args.compare_only:
+        job = take_comparisons(out)
+    elif args.sweep_only:
+        job = take_sweep(out)
+    else:
+        job = take_replay(out, (width, height)) if args.replay_only else take(out, (width, height))
     for path in asyncio.run(job):
         print(path)
 

@@ -95,9 +95,9 @@ async def test_the_status_says_saving_until_the_run_is_stored(tmp_path, monkeypa
     stored = threading.Event()
     real_finish = runs.RunWriter.finish
 
-    def slow_finish(self, record, model=None):  # a slow disk: the worker ends only after this
+    def slow_finish(self, record, model=None, snapshots=None):  # a slow disk: the worker ends only after this
         stored.wait(10)
-        real_finish(self, record, model)
+        real_finish(self, record, model, snapshots)
 
     monkeypatch.setattr(runs.RunWriter, "finish", slow_finish)
     app = EchoApp(config=Config(topology="many-to-many", epochs=30))

@@ -115,7 +115,7 @@ def test_inspect_command_json(tmp_path: Path, capsys):
     for argv, words in [
         (["nope"], "'nope' is not a run ID"),
         (["20250131-235959-0a1b"], "no run '20250131-235959-0a1b'"),
-        ([record["id"], "--epoch", "7"], "keeps the weights of its last epoch only (20)"),
+        ([record["id"], "--epoch", "21"], "has 20 epochs"),
         ([record["id"], "--sequence", "200"], "--sequence must be 0-199"),
         ([record["id"], "--epoch", "-1"], "--epoch must be a whole number"),
     ]:

@@ -79,6 +79,7 @@ def build_parser() -> Parser:
     show = runs_commands.add_parser("show", help="one run in full")
     show.add_argument("ids", nargs=1, metavar="ID")
     show.add_argument("--json", action="store_true", help="print the run's JSON record")
+    show.add_argument("--epoch", help="the run at this epoch (its snapshot at or before it): loss and predictions")
     _add_common(show)
     remove = runs_commands.add_parser("rm", help="delete runs")
     remove.add_argument("ids", nargs="+", metavar="ID")
@@ -311,7 +312,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return export_tensorboard(runs_dir, args.ids, Path(args.tensorboard))
         if args.runs_command == "prune":
             return prune(runs_dir, older_than=args.older_than, statuses=args.status, keep=args.keep, yes=args.yes)
-        return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json)
+        return runs(runs_dir, args.runs_command, getattr(args, "ids", []), as_json=args.json,
+                    epoch=getattr(args, "epoch", None))
     if args.command == "inspect":
         from .inspect_cli import inspect_command
 

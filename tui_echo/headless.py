@@ -29,6 +29,8 @@ from .core.compare import seeded_json, seeded_markdown, seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.formatting import format_bytes, format_duration, format_loss
+from .core.inspect import InspectError
+from .core.replay import run_at_epoch
 from .core.record import first_inputs, first_sequence, label
 from .core.runs import (
     BadRunId, RunError, RunInfo, RunStore, check_id, folder_bytes, parse_age, parse_statuses, prunable,
@@ -324,9 +326,10 @@ def runs_table(found: list[RunInfo], root: Path, width: int) -> Table:
     return table
 
 
-def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json: bool) -> int:
-    """``tui-echo runs [show ID | rm ID...]``: 0; 2 for text that is not a run ID or no such run;
-    1 for a run that cannot be read or removed. Unreadable folders are one warning line each."""
+def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json: bool, epoch: str | None = None) -> int:
+    """``tui-echo runs [show ID [--epoch N] | rm ID...]``: 0; 2 for text that is not a run ID or no
+    such run, or an epoch it has no snapshot for; 1 for a run that cannot be read or removed.
+    Unreadable folders are one warning line each."""
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     store = _store(runs_dir, err)
@@ -355,6 +358,8 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
     except RunError as error:
         _error(err, prog, f"run {run_id} cannot be read: {error}")
         return 1
+    if epoch is not None:
+        return _show_epoch(store, record, epoch, prog, out, err, as_json=as_json)
     if as_json:
         sys.stdout.write(json.dumps(record) + "\n")
         return 0
@@ -368,6 +373,38 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
         out.print(f"{len(history):,} epochs, final loss {format_loss(history[-1])}", markup=False)
     if record.get("error"):
         out.print(record["error"], markup=False)
+    return 0
+
+
+def _show_epoch(
+    store: RunStore, record: dict[str, Any], epoch: str, prog: str, out: Console, err: Console, *, as_json: bool
+) -> int:
+    """``runs show ID --epoch N``: the run at its snapshot at or before N."""
+    try:
+        asked = IntRange(1, 2**31 - 1).parse("--epoch", epoch)
+        snapshots = store.snapshots(record["id"])
+    except ConfigError as error:
+        _error(err, prog, str(error))
+        return 2
+    except RunError as error:
+        _error(err, prog, f"run {record['id']} cannot be read: {error}")
+        return 1
+    try:
+        runtime.load()
+        found = run_at_epoch(record, snapshots, asked)
+    except (InspectError, runtime.DeviceError) as error:
+        _error(err, prog, str(error))
+        return 2
+    if as_json:
+        sys.stdout.write(json.dumps(found) + "\n")
+        return 0
+    out.print(
+        f"run {record['id']} · {label(record)} · epoch {found['epoch']:,} of {len(record['history']):,}"
+        f"{'' if found['epoch'] == asked else f' (the snapshot at or before {asked:,})'} · "
+        f"loss {format_loss(found['loss'])}",
+        markup=False,
+    )
+    out.print(predictions_table({**record, "predictions": found["predictions"]}))
     return 0
 
 

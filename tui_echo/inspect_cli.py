@@ -65,8 +65,12 @@ def inspect_command(
     except RunError as error:
         return _refuse(f"run {run_id} cannot be read: {error}")
     try:
+        snapshots = store.snapshots(run_id) if epoch_number is not None else None
+    except RunError as error:
+        return _refuse(f"run {run_id} cannot be read: {error}")
+    try:
         runtime.load()
-        found = inspect_run(record, sequence_number, epoch_number)
+        found = inspect_run(record, sequence_number, epoch_number, snapshots)
     except (InspectError, runtime.DeviceError) as error:
         return _refuse(str(error))
     if as_json:

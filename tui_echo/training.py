@@ -41,6 +41,9 @@ class Job:
         self._resume = threading.Event()
         self._resume.set()
         self._stop = threading.Event()
+        self._hold_lock = threading.Lock()
+        self._step: int | None = None  # epochs asked for by ``step``, not yet given to the engine
+        self._hold: int | None = None  # the epoch the engine trains to before this job pauses again
 
     def __repr__(self) -> str:
         return f"Job({self.number}, {self.group!r})"
@@ -60,8 +63,28 @@ class Job:
         self._resume.clear()
 
     def resume(self) -> None:
-        """Let held work carry on."""
+        """Let held work carry on (no step pending any more)."""
+        with self._hold_lock:
+            self._step = self._hold = None
         self._resume.set()
+
+    def step(self, epochs: int) -> None:
+        """Train exactly ``epochs`` more epochs, then pause again (a paused training's Step)."""
+        with self._hold_lock:
+            self._step, self._hold = epochs, None
+        self._resume.set()
+
+    def hold_at(self, done: int) -> int | None:
+        """The engine's hold check, with ``done`` epochs trained: the epoch to stop at, if a step
+        is under way; at it, this job pauses itself (so the engine's next ``should_stop`` waits)."""
+        with self._hold_lock:
+            if self._step is not None:
+                self._hold, self._step = done + self._step, None
+            hold = self._hold
+            if hold is not None and done >= hold:
+                self._hold = None
+                self._resume.clear()
+        return hold
 
     def stop(self) -> None:
         """Ask the work to stop at its next check (a paused job is released to see it)."""

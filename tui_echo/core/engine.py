@@ -17,6 +17,7 @@ config and seed give the same history to the bit in any run and any process (see
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import math
@@ -29,6 +30,7 @@ import numpy as np
 
 from . import estimate, runtime
 from .config import Config
+from .snapshots import MAX_SNAPSHOTS, Snapshots, snapshot_count, snapshot_epochs
 from .events import (
     SAMPLE_SEQUENCES,
     Cancelled,
@@ -50,6 +52,11 @@ PREDICT_EVERY_S = 0.25
 # Measured at length 5: graph 4,700 vs 1,700 steps/s and tracing 0.45 vs 0.6 s; XLA 125,000 vs
 # 45,000 steps/s for about the same compile time.
 UNROLL_MAX_LENGTH = 16
+# The compiled loop keeps the weights at snapshot epochs in a buffer of this many bytes at most
+# (and at most MAX_SNAPSHOT_SLOTS rows); a chunk with more snapshot epochs due ends at the last
+# that fits. 0 leaves the copying out of the program (benchmarks/snapshots.py compares the two).
+SNAPSHOT_SLOT_BYTES = 4 * 2**20
+MAX_SNAPSHOT_SLOTS = MAX_SNAPSHOTS
 
 
 class Stop(Exception):
@@ -70,11 +77,17 @@ def train(
     should_stop: Callable[[], bool] = lambda: False,
     *,
     model: Any = None,
+    snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> Finished | Cancelled | Failed:
     """Train ``config`` with its engine; every event also goes to ``on_event``; returns the last one.
 
     ``model``, if given, is trained in place (it must be ``build_model(config)``-shaped);
     otherwise a fresh one is built from the seed. Exceptions become a ``Failed`` event.
+    ``snapshots``, if given, receives the weights at ``snapshot_epochs`` as training passes them.
+    ``hold_at(epochs done)``, if given, is asked before each chunk (each epoch for fit) for an
+    epoch not to train past (None: none); at it, training waits in ``should_stop`` (a Step button:
+    the caller pauses itself when its hold is reached, and gives a new one to step again).
     """
     config = config.resolved()
     history: list[float] = []
@@ -88,7 +101,7 @@ def train(
         loop = ENGINES[config.engine]
         model = model if model is not None else build_model(config)
         emit(Started(config.to_dict(), config.epochs, runtime.device_name(), config.engine))
-        final = loop(config, model, emit, should_stop)
+        final = loop(config, model, emit, should_stop, snapshots, hold_at)
     except Stop:
         final = Cancelled(len(history), tuple(history))
     except Exception as error:  # a person reads this; the UI must survive it
@@ -128,10 +141,14 @@ def _finished(
 # --------------------------------------------------------------------------- fit (reference)
 
 
-def fit_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
+def fit_loop(
+    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
+) -> Finished:
     """Plain ``model.fit`` with a callback: the reference the fast engine is checked against."""
     _, keras = runtime.load()
     problem = config.problem
+    keep = set(_snapshot_plan(config, model) if snapshots is not None else ())
     start = time.perf_counter()
     history: list[float] = []
     marks = {"compile": 0.0, "predicted": start}
@@ -144,11 +161,15 @@ def fit_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[
                 emit(Compiled(marks["compile"]))
             loss = float((logs or {})["loss"])
             history.append(loss)
+            if epoch + 1 in keep:
+                snapshots.add(epoch + 1, np.concatenate([w.ravel() for w in model.get_weights()]))
             emit(Epochs(epoch + 1, (loss,), now - start))
             if now - marks["predicted"] >= PREDICT_EVERY_S:
                 marks["predicted"] = now
                 values = problem.as_sequences(model(problem.X, training=False).numpy())
                 emit(Predictions(epoch + 1, tuple(float(v) for v in values.ravel())))
+            if hold_at is not None:
+                hold_at(epoch + 1)  # at a hold, should_stop waits: fit's epochs are its chunks
             if should_stop():
                 self.model.stop_training = True
 
@@ -272,6 +293,8 @@ class CompiledLoop:
         self._shapes = [tuple(v.shape) for v in self.model.trainable_variables]
         self._sizes = [int(np.prod(shape)) for shape in self._shapes]
         size = sum(self._sizes)
+        # Rows of the snapshot buffer a call fills (its bytes bounded, so big models stay cheap).
+        self.slots = SNAPSHOT_SLOT_BYTES and max(1, min(MAX_SNAPSHOT_SLOTS, SNAPSHOT_SLOT_BYTES // (4 * size)))
         self._specs = [
             tf.TensorSpec([size], tf.float32),  # weights
             tf.TensorSpec([size], tf.float32),  # Adam m
@@ -284,6 +307,7 @@ class CompiledLoop:
             tf.TensorSpec([], tf.int64),  # steps to run
             tf.TensorSpec([], tf.int64),  # seed
             tf.TensorSpec([], tf.bool),  # whether to compute predictions after the steps
+            tf.TensorSpec([MAX_CHUNK_STEPS], tf.int32),  # each step's snapshot row (``slots``: none)
         ]
         function = tf.function(self._chunk, autograph=False)
         self.graph = function.get_concrete_function(*self._specs)
@@ -317,20 +341,27 @@ class CompiledLoop:
 
     def run(
         self, executable: Any, state: list[Any], lr: Any, X: Any, y: Any, steps: int, seed: Any,
-        predict: bool = True,
-    ) -> tuple[list[Any], np.ndarray, np.ndarray | None]:
-        """``steps`` more steps: (the new state, losses of the epochs that ended, predictions or None)."""
+        predict: bool = True, keep_after: list[int] = (),
+    ) -> tuple[list[Any], np.ndarray, np.ndarray | None, np.ndarray]:
+        """``steps`` more steps: (the new state, losses of the epochs that ended, predictions or
+        None, the flat weights after each step of ``keep_after``: ascending indices into this
+        call's steps, at most ``slots`` of them)."""
         tf = self.tf
+        rows = np.full(MAX_CHUNK_STEPS, self.slots, np.int32)
+        rows[list(keep_after)] = np.arange(len(keep_after), dtype=np.int32)
         with _without_grappler(tf):
-            out = executable(*state, lr, X, y, tf.constant(steps, tf.int64), seed, tf.constant(predict))
-        losses, ended, predictions = out[-3:]
-        return list(out[:-3]), losses.numpy()[: int(ended)], predictions.numpy() if predict else None
+            out = executable(
+                *state, lr, X, y, tf.constant(steps, tf.int64), seed, tf.constant(predict), tf.constant(rows)
+            )
+        losses, ended, predictions, kept = out[5:]
+        kept = kept[: len(keep_after)].numpy() if len(keep_after) else np.zeros((0, 0), np.float32)
+        return list(out[:5]), losses.numpy()[: int(ended)], predictions.numpy() if predict else None, kept
 
     def _chunk(self, *flat: Any) -> list[Any]:  # traced once per graph shape
         tf = self.tf
         self.traces += 1
         model = self.model
-        w, m, v, step0, sums, lr, X, y, steps, seed, predict = flat
+        w, m, v, step0, sums, lr, X, y, steps, seed, predict, rows = flat
 
         def unflatten(vector: Any) -> list:
             pieces = tf.split(vector, self._sizes)
@@ -372,7 +403,18 @@ class CompiledLoop:
         def order(epoch: Any) -> Any:
             return _permutation(seed, epoch, n, tf)
 
-        def body(i, perm, total, count, losses, ended, w, m, v):  # noqa: ANN001 - traced
+        def keep(i: Any, w: Any, kept: Any) -> Any:
+            """Put ``w`` in step ``i``'s item of the list ``kept``: the last item, scratch, unless
+            the host asked for a snapshot after this step. Two ops a step, and on the graph no
+            copy (a list item holds the tensor). Each op counts: a step of the tutorial's
+            one-to-one run is ~60 us on the graph. Measured there against no buffer: this list
+            3-4%, a scatter into a [slots + 1, n] tensor 7-11%, a ``tf.cond`` on "is this a
+            snapshot epoch" (a function call per step) 20-40%."""
+            if not self.slots:
+                return kept
+            return tf.raw_ops.TensorListSetItem(input_handle=kept, index=tf.gather(rows, i), item=w)
+
+        def body(i, perm, total, count, losses, ended, w, m, v, kept):  # noqa: ANN001 - traced
             step = step0 + i
             if per_epoch == 1:  # full batch: no indexing at all
                 loss, w, m, v = train_on(None, w, m, v, step)
@@ -405,12 +447,13 @@ class CompiledLoop:
             # Keras' Mean loss tracker: weighted total over count, divide_no_nan (plain / was 1 ulp off).
             # The slot ``ended`` is written every step; only an ended epoch moves past it.
             losses = tf.tensor_scatter_nd_update(losses, [[ended]], [tf.math.divide_no_nan(total, count)])
+            kept = keep(i, w, kept)
             if done is True:
-                return i + 1, perm, tf.constant(0.0), tf.constant(0.0), losses, ended + 1, w, m, v
+                return i + 1, perm, tf.constant(0.0), tf.constant(0.0), losses, ended + 1, w, m, v, kept
             ended = ended + tf.cast(done, tf.int32)
             total = tf.where(done, 0.0, total)
             count = tf.where(done, 0.0, count)
-            return i + 1, perm, total, count, losses, ended, w, m, v
+            return i + 1, perm, total, count, losses, ended, w, m, v, kept
 
         if self.shuffle:
             perm0 = order(step0 // per_epoch)
@@ -426,8 +469,11 @@ class CompiledLoop:
             w,
             m,
             v,
+            tf.raw_ops.TensorListReserve(
+                element_shape=tf.constant([w.shape[0]], tf.int32), num_elements=self.slots + 1, element_dtype=tf.float32
+            ),
         )
-        _, _, total, count, losses, ended, w, m, v = tf.while_loop(
+        _, _, total, count, losses, ended, w, m, v, kept = tf.while_loop(
             lambda i, *_: i < steps, body, loop_vars, maximum_iterations=MAX_CHUNK_STEPS
         )
         def predictions() -> Any:
@@ -436,7 +482,11 @@ class CompiledLoop:
         # Only when asked: at length 500 a forward pass costs as much as ~10% of a chunk.
         shape = [self.show, *model.output_shape[1:]]
         shown = tf.cond(predict, predictions, lambda: tf.zeros(shape, tf.float32))
-        return [w, m, v, step0 + steps, tf.stack([total, count]), losses, ended, shown]
+        kept = tf.raw_ops.TensorListStack(
+            input_handle=kept, element_shape=tf.constant([w.shape[0]], tf.int32), element_dtype=tf.float32,
+            num_elements=self.slots + 1,
+        )
+        return [w, m, v, step0 + steps, tf.stack([total, count]), losses, ended, shown, kept]
 
     # -- XLA, compiled in another thread
 
@@ -581,6 +631,7 @@ def graph_key(config: Config) -> tuple:
         config.bidirectional,
         config.batch_size,
         config.shuffle and steps_per_epoch > 1,  # one batch per epoch: order cannot matter
+        SNAPSHOT_SLOT_BYTES,  # the snapshot buffer's rows
     )
 
 
@@ -653,7 +704,26 @@ def _chunk_steps(rate: float | None, remaining: int) -> int:
     return steps
 
 
-def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool]) -> Finished:
+def _snapshot_plan(config: Config, model: Any) -> list[int]:
+    """The epochs whose weights a run of ``config`` with ``model`` keeps."""
+    return snapshot_epochs(config.epochs, snapshot_count(model.count_params()))
+
+
+def _due(plan: list[int], step: int, steps: int, per_epoch: int, slots: int) -> tuple[list[int], int]:
+    """The snapshot epochs a call of ``steps`` from ``step`` passes (at most ``slots``), and its
+    steps: cut to end at the last of them when more were due than fit."""
+    first = bisect.bisect_right(plan, step // per_epoch)
+    last = bisect.bisect_right(plan, (step + steps) // per_epoch)
+    if last - first > slots:
+        last = first + slots
+        steps = plan[last - 1] * per_epoch - step
+    return plan[first:last], steps
+
+
+def fast_loop(
+    config: Config, model: Any, emit: Listener, should_stop: Callable[[], bool], snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
+) -> Finished:
     """Chunks of compiled steps, each about ``CHUNK_SECONDS`` long, with events between them."""
     tf, _ = runtime.load()
     start = time.perf_counter()
@@ -682,7 +752,7 @@ def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[
     elif mode == "graph" and not loop.graph_instantiated:
         if not fresh:
             emit(Compiling("graph"))
-        state, _, _ = loop.run(loop.graph, state, lr, X, y, 0, seed, False)  # the first call instantiates
+        state, *_ = loop.run(loop.graph, state, lr, X, y, 0, seed, False)  # the first call instantiates
         loop.graph_instantiated = True
         compile_s = time.perf_counter() - start
     else:
@@ -691,14 +761,28 @@ def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[
     history: list[float] = []
     step, predicted_at = 0, -math.inf
     loop.last_mode, loop.last_calls = mode, 0
+    plan = _snapshot_plan(config, model) if snapshots is not None and loop.slots else []
     while step < total:
         steps = _chunk_steps(loop.rate[mode], total - step)
+        hold = hold_at(step // loop.steps_per_epoch) if hold_at is not None else None
+        if hold is not None:
+            if step >= hold * loop.steps_per_epoch:  # held: wait there until stepped, resumed or stopped
+                if should_stop():
+                    model.set_weights(loop.weights(state))
+                    raise Stop
+                continue
+            steps = min(steps, hold * loop.steps_per_epoch - step)
+        due, steps = _due(plan, step, steps, loop.steps_per_epoch, loop.slots)
         executable = loop.xla if mode == "xla" else loop.graph
         began = time.perf_counter()
-        # Predictions when due by the time this chunk ends, and always with the last one.
+        # Predictions when due by the time this chunk ends, and always with the last one (and a step's).
         predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
-        state, losses, predictions = loop.run(executable, state, lr, X, y, steps, seed, predict)
+        predict = predict or (hold is not None and step + steps >= hold * loop.steps_per_epoch)
+        after = [epoch * loop.steps_per_epoch - 1 - step for epoch in due]
+        state, losses, predictions, kept = loop.run(executable, state, lr, X, y, steps, seed, predict, after)
         took = time.perf_counter() - began
+        for epoch, flat in zip(due, kept):
+            snapshots.add(epoch, flat)
         step += steps
         loop.last_calls += 1
         # Steps per second for sizing chunks. A short call is mostly fixed overhead and
@@ -728,7 +812,7 @@ def fast_loop(config: Config, model: Any, emit: Listener, should_stop: Callable[
     return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)
 
 
-ENGINES: dict[str, Callable[[Config, Any, Listener, Callable[[], bool]], Finished]] = {
+ENGINES: dict[str, Callable[..., Finished]] = {
     "fast": fast_loop,
     "fit": fit_loop,
 }

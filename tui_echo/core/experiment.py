@@ -15,6 +15,7 @@ from .config import Config
 from .events import Epochs, Event, Listener
 from .record import run_record
 from .runs import RunStore
+from .snapshots import Snapshots
 from .summary import summarize
 
 
@@ -39,10 +40,14 @@ def run_experiment(
     *,
     store: RunStore | None = None,
     tags: dict[str, Any] | None = None,
+    snapshots: Snapshots | None = None,
+    hold_at: Callable[[int], int | None] | None = None,
 ) -> dict[str, Any]:
     """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
 
     ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
+    ``snapshots`` receives the weights at the snapshot epochs (they are saved with the run either way).
+    ``hold_at`` goes to ``engine.train`` (stepping a paused training epoch by epoch).
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
     at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
@@ -69,7 +74,8 @@ def run_experiment(
             writer is not None and (writer.error is not None or writer.stop_requested())
         )
 
-    final = engine.train(config, listen, should_end, model=model)
+    snapshots = snapshots if snapshots is not None else Snapshots()
+    final = engine.train(config, listen, should_end, model=model, snapshots=snapshots, hold_at=hold_at)
     record = run_record(
         config,
         summary,
@@ -92,7 +98,8 @@ def run_experiment(
         )
     if writer is not None:
         record["id"] = writer.meta["id"]
-        writer.finish(record, model if record["status"] != "diverged" else None)
+        kept = record["status"] != "diverged"
+        writer.finish(record, model if kept else None, snapshots if kept else None)
         if writer.error is not None:
             record.update(status="failed", error=f"could not save the run: {writer.error}")
     return record

@@ -42,6 +42,7 @@ import numpy as np
 from . import runtime
 from .cells import BY_LAYER
 from .config import Config
+from .snapshots import Snapshots, set_flat_weights
 
 GATES = {
     "lstm": ("input", "forget", "candidate", "output"),
@@ -341,26 +342,41 @@ def inspect(model: Any, config: Config, sequence: int = 0, *, epoch: int | None 
     )
 
 
-def load_run_model(record: dict[str, Any], epoch: int | None = None) -> tuple[Any, Config, int]:
+def load_run_model(
+    record: dict[str, Any], epoch: int | None = None, snapshots: Snapshots | None = None
+) -> tuple[Any, Config, int]:
     """A saved run's model (its ``model.keras``), its config and the epoch of those weights.
 
-    Only the weights at the end of the run are saved, so ``epoch`` must be that epoch or None.
+    With ``epoch`` before the last, the model gets the weights of the latest of ``snapshots`` at
+    or before it (the epoch returned says which).
     """
     run_id = record.get("id", "?")
     path = Path(record.get("path", "")) / "model.keras"
     if not path.is_file():
         raise InspectError(f"run {run_id} has no saved model (status {record.get('status', '?')})")
     epochs = len(record.get("history", []))
-    if epoch is not None and epoch != epochs:
-        raise InspectError(f"--epoch: run {run_id} keeps the weights of its last epoch only ({epochs:,})")
+    if epoch is not None and epoch > epochs:
+        raise InspectError(f"--epoch: run {run_id} has {epochs:,} epochs")
+    index = None
+    if epoch is not None and epoch < epochs:
+        index = snapshots.at_or_before(epoch) if snapshots else None
+        if index is None:
+            kept = "no snapshots" if not snapshots else f"its first snapshot at epoch {snapshots.epochs[0]:,}"
+            raise InspectError(f"--epoch: run {run_id} has {kept}; its last epoch is {epochs:,}")
     _, keras = runtime.load()
-    return keras.models.load_model(path, compile=False), Config(**record["config"]), epochs
+    model = keras.models.load_model(path, compile=False)
+    if index is None:
+        return model, Config(**record["config"]), epochs
+    set_flat_weights(model, snapshots.weights[index])
+    return model, Config(**record["config"]), snapshots.epochs[index]
 
 
-def inspect_run(record: dict[str, Any], sequence: int = 0, epoch: int | None = None) -> Inspection:
-    """Inspect a saved run's model on one of its sequences."""
-    model, config, epochs = load_run_model(record, epoch)
-    return inspect(model, config, sequence, epoch=epochs)
+def inspect_run(
+    record: dict[str, Any], sequence: int = 0, epoch: int | None = None, snapshots: Snapshots | None = None
+) -> Inspection:
+    """Inspect a saved run's model on one of its sequences, at ``epoch`` (see ``load_run_model``)."""
+    model, config, used = load_run_model(record, epoch, snapshots)
+    return inspect(model, config, sequence, epoch=used)
 
 CHARACTER_RAMP = " .:-=+*#%@"  # low to high, for --ascii, NO_COLOR and plain-text output
 

@@ -237,3 +237,64 @@ def brief(state: RunState) -> str:
     if phase in (Phase.TRAINING, Phase.PAUSED, Phase.STOPPING, Phase.SAVING):
         return f"epoch {state.epoch:,}"
     return "done" if phase == Phase.FINISHED else str(phase)
+
+
+# --------------------------------------------------------------------------- replay
+
+PACES = (5.0, 10.0, 20.0, 40.0, 80.0)  # snapshots a second; + and - step through them
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Where scrubbing or replaying a finished run stands: an index into its snapshot epochs."""
+
+    epochs: tuple[int, ...]  # the snapshot epochs, ascending
+    total: int  # epochs the run trained
+    index: int = 0
+    playing: bool = False
+    pace: float = 20.0
+
+    @property
+    def epoch(self) -> int:
+        return self.epochs[self.index]
+
+    @property
+    def at_end(self) -> bool:
+        return self.index == len(self.epochs) - 1
+
+
+def scrubbed(replay: Replay, step: int) -> Replay:
+    """``step`` snapshots on (or back), held at either end; a person's scrub stops playing."""
+    return replace(replay, index=max(0, min(len(replay.epochs) - 1, replay.index + step)), playing=False)
+
+
+def scrubbed_to(replay: Replay, index: int) -> Replay:
+    """Snapshot ``index`` (negative counts from the end), not playing."""
+    return scrubbed(replace(replay, index=0), index % len(replay.epochs))
+
+
+def played(replay: Replay) -> Replay:
+    """Replay from the first snapshot."""
+    return replace(replay, index=0, playing=True)
+
+
+def ticked(replay: Replay) -> Replay:
+    """One frame of playing: the next snapshot; playing ends at the last."""
+    if not replay.playing:
+        return replay
+    index = min(len(replay.epochs) - 1, replay.index + 1)
+    return replace(replay, index=index, playing=index < len(replay.epochs) - 1)
+
+
+def paced(replay: Replay, faster: bool) -> Replay:
+    """The next pace up or down in ``PACES``."""
+    slower = [p for p in PACES if p < replay.pace]
+    quicker = [p for p in PACES if p > replay.pace]
+    pace = (quicker[0] if quicker else replay.pace) if faster else (slower[-1] if slower else replay.pace)
+    return replace(replay, pace=pace)
+
+
+def replay_status(replay: Replay) -> tuple[str, str]:
+    """``(kind, text)`` for the status line while a run is scrubbed or replayed."""
+    how = f"replay, {replay.pace:g} snapshots/s" if replay.playing else "replay"
+    return "replay", f"epoch {replay.epoch:,} of {replay.total:,} ({how})"

@@ -15,6 +15,9 @@ Layout of one run, ``<root>/<id>/`` (the folder's name is the run's ID, ``YYYYmm
                    ETA and the status text, for ``tui-echo attach`` in another process
 - ``stop-requested`` made by ``request_stop`` (an attached lab): the training's stop check sees it
                    within ``STOP_POLL_S`` and stops as for Ctrl+C, saving the run as stopped
+- ``snapshots.npz``  the weights at the epochs ``snapshots.snapshot_epochs`` chose (arrays ``epochs``
+                   and ``weights``, one flat float32 vector a row, ``get_weights`` order); ``numpy.load``
+                   reads it. Bounded by ``snapshots.SNAPSHOT_BYTES``
 
 Whole files are written under a hidden temporary name, fsynced, renamed into place and the folder
 fsynced, so a crash never leaves half a file; a failed write removes its temporary file and marks
@@ -53,6 +56,7 @@ from .cells import CELLS
 from . import progress
 from .events import Epochs, Event
 from .record import label
+from .snapshots import SNAPSHOT_BYTES, Snapshots
 from .tasks import TASKS
 from .topologies import TOPOLOGIES
 
@@ -60,6 +64,7 @@ STATUSES = ("running", "finished", "stopped", "diverged", "failed", "interrupted
 ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
 HISTORY = "history.f32"
 VAL_HISTORY = "val_history.f32"
+SNAPSHOTS = "snapshots.npz"
 LOSS = np.dtype("<f4")
 MAX_EPOCHS = RULES["epochs"].high
 JSON_CAP = 64 * 2**20  # an old result.json held the whole history: ~25 MB for 1,000,000 epochs
@@ -241,15 +246,15 @@ class RunWriter:
         self._stop_checked_at = now
         return (self.path / STOP_REQUESTED).exists()
 
-    def finish(self, record: dict[str, Any], model: Any = None) -> None:
-        """Write the history, result, model and final status; a failure marks the run failed."""
+    def finish(self, record: dict[str, Any], model: Any = None, snapshots: Snapshots | None = None) -> None:
+        """Write the history, result, model, snapshots and final status; a failure marks the run failed."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         try:
             if self.error is None:
-                self._save(record, model)
+                self._save(record, model, snapshots)
         finally:
             self.saved.set()
 
@@ -272,7 +277,7 @@ class RunWriter:
             self.saved.set()
         return True
 
-    def _save(self, record: dict[str, Any], model: Any) -> None:
+    def _save(self, record: dict[str, Any], model: Any, snapshots: Snapshots | None) -> None:
         step = HISTORY
         try:
             self._close_history()
@@ -287,6 +292,9 @@ class RunWriter:
             if model is not None:
                 step = "model.keras"
                 _save_model(model, self.path)
+            if snapshots:
+                step = SNAPSHOTS
+                write_atomically(self.path / step, snapshots.to_bytes())
             step = "run.json"
             self.meta.update(status=record["status"], ended=time.time())
             write_atomically(self.path / step, _json_bytes(self.meta))
@@ -806,16 +814,38 @@ class RunStore:
         except OSError as error:
             self.warn(f"removed run {run_id}, but some of its files are left in {aside}: {_reason(error)}")
 
-    def _read(self, name: str) -> dict[str, Any]:
-        """Merge run.json, result.json and the history of the folder ``name``, checking each."""
+    def snapshots(self, run_id: str) -> Snapshots | None:
+        """A run's snapshots, or None when it has none (a run saved before them, or stopped early).
+
+        ``BadRunId``, ``KeyError`` or ``RunError`` as ``load``; ``RunError`` too when the file is
+        over its bound or not exactly the arrays ``RunWriter`` writes.
+        """
+        folder_fd = self._open_folder(check_id(run_id))
+        try:
+            data = _read_file(folder_fd, SNAPSHOTS, SNAPSHOT_BYTES + 2**20)  # + the arrays' headers
+        finally:
+            os.close(folder_fd)
+        if data is None:
+            return None
+        try:
+            return Snapshots.from_bytes(data, MAX_EPOCHS)
+        except ValueError as error:
+            raise RunError(str(error)) from None
+
+    def _open_folder(self, name: str) -> int:
+        """An fd of the run folder ``name``, refusing a symlink; ``KeyError`` when there is none."""
         if not ID_PATTERN.fullmatch(name):
             raise RunError("folder name is not a run ID")
         try:
-            folder_fd = os.open(self.root / name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            return os.open(self.root / name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise KeyError(name) from None
         except OSError as error:
             raise RunError("is a symbolic link" if error.errno == errno.ELOOP else _reason(error)) from None
+
+    def _read(self, name: str) -> dict[str, Any]:
+        """Merge run.json, result.json and the history of the folder ``name``, checking each."""
+        folder_fd = self._open_folder(name)
         try:
             meta = _check_meta(_read_json(folder_fd, "run.json", 2**20), name)
             raw = _read_json(folder_fd, "result.json")

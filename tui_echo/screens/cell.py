@@ -13,6 +13,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
 from ..core.inspect import Inspection, LayerInside, inspect, load_run_model, value_range
+from ..core.snapshots import Snapshots
 from ..messages import JobDone
 from ..training import Job, TrainingService
 from ..widgets import KeyBar
@@ -39,9 +40,14 @@ class CellScreen(LeanScreen):
                 tooltip="The next recurrent layer (stacked layers, both directions of Bidirectional)"),
     ]
 
-    def __init__(self, record: dict[str, Any], training: TrainingService) -> None:
+    def __init__(
+        self, record: dict[str, Any], training: TrainingService, epoch: int | None = None,
+        snapshots: Snapshots | None = None,
+    ) -> None:
+        """``record``'s model at ``epoch`` (a replay's; from ``snapshots``), else at its last epoch."""
         super().__init__()
         self.record = record
+        self.epoch, self.snapshots = epoch, snapshots
         self.training = training
         self.sequences = 1
         self.sequence = 0
@@ -76,10 +82,11 @@ class CellScreen(LeanScreen):
     def _compute(self) -> None:
         """Inspect ``sequence`` in a job (the model is loaded in the first)."""
         record, sequence, known = self.record, self.sequence, self._loaded
+        epoch, snapshots = self.epoch, self.snapshots
         self.query_one("#cell-check", Static).update(Text(f"inspecting sequence {sequence}…", style="dim"))
 
         def work(job: Job, report: Any) -> tuple[Any, Inspection]:
-            model, config, epochs = known if known is not None else load_run_model(record)
+            model, config, epochs = known if known is not None else load_run_model(record, epoch, snapshots)
             return (model, config, epochs), inspect(model, config, sequence, epoch=epochs)
 
         self.job = self.training.start(self, work, group="inspect")

@@ -27,12 +27,14 @@ from ..core.experiment import run_experiment
 from ..core.formatting import format_loss
 from ..core.progress import Phase, RunState
 from ..core.script import save_script
+from ..core.snapshots import Snapshots, first_sequence_predictions
 from ..core.summary import summarize
 from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
 from ..widgets import ConfigForm, EpochLog, KeyBar, LossChart, PredictionTable, StatusBar, SummaryPane
 from .base import COMPACT_HEIGHT, COMPACT_WIDTH, LeanScreen
+from .replay import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 
 NAMES = tuple(TOPOLOGIES)
 
@@ -51,7 +53,7 @@ def summary_key(config: Config) -> tuple:
     return tuple(sorted((k, v) for k, v in values.items() if k not in NOT_IN_MODEL))
 
 
-class LabScreen(LeanScreen):
+class LabScreen(ReplayControls, LeanScreen):
     """The main screen: configure, train, and watch it learn."""
 
     BINDINGS = [
@@ -62,6 +64,9 @@ class LabScreen(LeanScreen):
         Binding("space", "pause", "Pause", id="pause",
                 tooltip="Pause training between chunks of epochs"),
         Binding("space", "resume", "Resume", id="resume", tooltip="Carry on training"),
+        Binding("n", "step(1)", "Step", id="step", key_display="n/N",
+                tooltip="While paused: train exactly one more epoch (N: ten), then pause again"),
+        Binding("N", "step(10)", show=False, id="step-10"),
         Binding("1", "topology(0)", "Topology", key_display="1-4", id="topology-1",
                 tooltip="Choose a topology: 1 one-to-one, 2 many-to-one, 3 many-to-many, 4 many-to-many-dense"),
         Binding("2", "topology(1)", show=False, id="topology-2"),
@@ -80,7 +85,8 @@ class LabScreen(LeanScreen):
         Binding("e", "export_script", "Script", id="export-script", show=False,
                 tooltip="Save these settings as a standalone plain-Keras script"),
         Binding("i", "inspect", "Inside", id="inspect", show=False,
-                tooltip="Inside the cell of the run just trained: gates and states per timestep, gradient reach"),
+                tooltip="Inside the cell of the run just trained (at the replay's epoch): gates, states, gradient reach"),
+        *REPLAY_BINDINGS,
     ]
 
     HELP_TITLE = "lab keys"
@@ -111,6 +117,7 @@ class LabScreen(LeanScreen):
         self._summary_timer = None
         self._predicted_epoch: int | None = None
         self._predictions_at = 0.0  # when live predictions were last shown (monotonic)
+        self._snapshots: Snapshots | None = None  # the last run's, for the inside-the-cell view
 
     # ----------------------------------------------------------------- layout
 
@@ -166,6 +173,8 @@ class LabScreen(LeanScreen):
             return self.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING)
         if action == "resume":
             return self.phase == Phase.PAUSED
+        if action == "step":
+            return self.phase == Phase.PAUSED and self.state.compiled and not typing
         if action == "topology":
             return not self.running and not typing
         if action == "toggle_summary":
@@ -179,7 +188,23 @@ class LabScreen(LeanScreen):
             return not self.running and not typing and bool(record.get("id")) and record.get("status") in ("finished", "stopped")
         if action == "export_script":  # it builds a model, which waits for a training to end
             return self.app.tf_ready and not self.running and not typing
+        if action in REPLAY_ACTIONS:
+            return self.replay_allows(action)
         return True
+
+    def replay_ready(self) -> bool:
+        """Scrub and replay once a run has ended, unless a text field has focus."""
+        return not self.running and not isinstance(self.focused, Input)
+
+    def show_replay_frame(self) -> None:
+        """The curve's marker, the log, the predictions and the status line at the replay's epoch."""
+        replay = self.replay
+        assert replay is not None
+        self.query_one(LossChart).point_at(replay.epoch - 1)
+        self.query_one(EpochLog).show_epoch(replay.epoch)
+        self._show_predictions(self.replay_predictions[replay.index], replay.epoch)
+        self.refresh_status()
+        self.refresh_bindings()
 
     def _set_state(self, state: RunState) -> None:
         """Take a new training state: the footer follows its phase, the status line its text."""
@@ -234,6 +259,23 @@ class LabScreen(LeanScreen):
         if self._job is not None and self.phase == Phase.PAUSED:
             self._job.resume()
             self._set_state(progress.resumed(self.state))
+
+    def action_step(self, epochs: int) -> None:
+        """Train ``epochs`` more epochs and pause again (watched every 20 ms until the job has)."""
+        if self._job is None or not self.check_action("step", ()):
+            return
+        job = self._job
+        job.step(epochs)
+        self._set_state(progress.resumed(self.state))
+
+        def paused_again() -> None:
+            if job is not self._job or not self.running:
+                timer.stop()
+            elif job.paused:
+                timer.stop()
+                self._set_state(progress.paused(self.state))
+
+        timer = self.set_interval(0.02, paused_again)
 
     def action_topology(self, index: int) -> None:
         """Choose topology ``index`` (0-based) in the form."""
@@ -323,7 +365,8 @@ class LabScreen(LeanScreen):
         except KeyError:
             self.notify("The run's folder is gone", severity="warning")
             return
-        self.app.push_screen(CellScreen(record, self.training))
+        epoch = self.replay.epoch if self.replay is not None and self.replay_moved else None
+        self.app.push_screen(CellScreen(record, self.training, epoch, self._snapshots))
 
     def reset_settings(self) -> None:
         """Put the form back to the tutorial defaults for the chosen topology."""
@@ -458,6 +501,8 @@ class LabScreen(LeanScreen):
         self.history = []
         self.last_record = None
         self._predicted_epoch = None
+        self.set_replay([], [], 0)
+        self._snapshots = None
         self.query_one(LossChart).reset(config.epochs)
         log = self.query_one(EpochLog)
         log.clear()
@@ -475,13 +520,21 @@ class LabScreen(LeanScreen):
         assert config is not None
         store = getattr(self.app, "run_store", None)
 
-        def train(job: Job, report: Any) -> dict:
-            return run_experiment(config, report, job.should_stop, store=store)
+        def train(job: Job, report: Any) -> tuple[dict, Snapshots, list[tuple[float, ...]]]:
+            kept = Snapshots()
+            record = run_experiment(config, report, job.should_stop, store=store, snapshots=kept, hold_at=job.hold_at)
+            if record["status"] not in ("finished", "stopped") or not kept:
+                return record, Snapshots(), []
+            # Every snapshot's predictions now, so scrubbing and replay only look them up.
+            return record, kept, first_sequence_predictions(config, engine.build_model(config), kept)
 
         self._job = self.training.start(self, train)
 
-    def _training_done(self, record: dict | None, error: str | None) -> None:
-        """The training thread has ended: settle the final state and unlock the form."""
+    def _training_done(self, result: tuple | None, error: str | None) -> None:
+        """The training thread has ended: settle the final state, take its snapshots for replay,
+        and unlock the form."""
+        record, self._snapshots, shown = result if result is not None else (None, None, [])
+        self.set_replay(self._snapshots.epochs if self._snapshots else [], shown, len(self.history))
         self.last_record = record
         status = record.get("status") if record is not None else None
         failure = error or (str(record.get("error") or "") if record is not None else "")
@@ -552,7 +605,9 @@ class LabScreen(LeanScreen):
         """Rewrite the status line from the training state, or from the form when idle."""
         status = self.query_one(StatusBar)
         app = self.app
-        if self.phase != Phase.IDLE:
+        if self.replay is not None and self.replay_moved and not self.running:
+            status.show(*progress.replay_status(self.replay))
+        elif self.phase != Phase.IDLE:
             kind, text = progress.status(self.state, timings=not app.deterministic)
             status.show(kind, f"{text} · settings changed since: ctrl+r trains them" if self.stale else text)
         elif self.invalid:

@@ -15,18 +15,21 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from ..core import diff
+from ..core import diff, progress
+from ..core.inspect import load_run_model
 from ..core.compare import default_export_folder
 from ..core.config import Config, ConfigError
 from ..core.record import first_inputs, first_sequence
 from ..core.formatting import format_loss
-from ..core.runs import RunError, RunInfo
+from ..core.runs import SNAPSHOTS, RunError, RunInfo
+from ..core.snapshots import first_sequence_predictions
 from ..core.summary import summary_from_record
 from ..messages import JobDone
 from ..widgets import ConfigForm, KeyBar, LossChart, PredictionTable
 from ..widgets.summary_pane import summary_renderable
 from .base import LeanScreen, fit_columns
 from .side_by_side import MAX_RUNS, SideBySide
+from .replay import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 
 
 RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
@@ -63,19 +66,25 @@ class ConfirmDelete(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class RunView(LeanScreen):
-    """One saved run, read-only: summary, loss curve and predictions."""
+class RunView(ReplayControls, LeanScreen):
+    """One saved run, read-only: summary, loss curve and predictions; scrubbed and replayed
+    through its snapshots once they are loaded."""
 
     HELP_TITLE = "saved run keys"
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="run-back", tooltip="Back to the list of runs"),
         Binding("i", "inspect", "Inside", id="run-inspect",
-                tooltip="Inside the cell: gates and states per timestep, gradient reach (runs with a saved model)"),
+                tooltip="Inside the cell (at the replay's epoch): gates and states per timestep, gradient reach"),
+        *REPLAY_BINDINGS,
     ]
 
     def __init__(self, record: dict[str, Any]) -> None:
         super().__init__()
         self.record = record
+        self._snapshots = None
+        self._replay_job = None
+        self._inputs: list[float] = []
+        self._targets: list[float] = []
 
     def compose(self) -> ComposeResult:
         """Summary and predictions on top, the curve below."""
@@ -110,19 +119,63 @@ class RunView(LeanScreen):
             return
         table.show(inputs, targets, predictions or None, len(history))
         table.border_subtitle = f"{record.get('topology', '')} · epoch {len(history):,}"
+        self._inputs, self._targets = inputs, targets
+        self._load_replay()
+
+    def _load_replay(self) -> None:
+        """Read the snapshots and compute their predictions in a job (the model loads there)."""
+        folder = Path(self.record.get("path", ""))
+        store = getattr(self.app, "run_store", None)
+        if store is None or not (folder / "model.keras").is_file() or not (folder / SNAPSHOTS).is_file():
+            return
+        record = self.record
+
+        def work(job: Any, report: Any) -> tuple:
+            snapshots = store.snapshots(record["id"])
+            model, config, _ = load_run_model(record)
+            return snapshots, first_sequence_predictions(config, model, snapshots)
+
+        self._replay_job = self.app.training.start(self, work, group="replay")
+
+    def on_job_done(self, message: JobDone) -> None:
+        """The snapshots are loaded: the replay keys apply (a run that cannot be read says so)."""
+        if message.job is not self._replay_job:
+            return
+        if message.error or message.result is None:
+            self.notify(f"No replay: {message.error or 'stopped'}", severity="warning")
+            return
+        self._snapshots, shown = message.result
+        self.set_replay(self._snapshots.epochs, shown, len(self.record.get("history", [])))
+        self.refresh_bindings()
+
+    def replay_ready(self) -> bool:
+        """Once the snapshots are loaded."""
+        return True
+
+    def show_replay_frame(self) -> None:
+        """The curve's marker and the predictions at the replay's epoch; the table says where."""
+        replay = self.replay
+        self.query_one(LossChart).point_at(replay.epoch - 1)
+        table = self.query_one(PredictionTable)
+        table.show(self._inputs, self._targets, list(self.replay_predictions[replay.index]), replay.epoch)
+        table.border_subtitle = progress.replay_status(replay)[1]
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``i`` only for a run whose model was saved."""
+        """``i`` only for a run whose model was saved; the replay keys once its snapshots are loaded."""
         if action == "inspect":
             return (Path(self.record.get("path", "")) / "model.keras").is_file()
+        if action in REPLAY_ACTIONS:
+            return self.replay_allows(action)
         return True
 
     def action_inspect(self) -> None:
-        """Open the inside-the-cell view of this run."""
+        """Open the inside-the-cell view of this run (at the replay's epoch once one was moved to)."""
         from .cell import CellScreen
 
         if self.check_action("inspect", ()):
-            self.app.push_screen(CellScreen(self.record, self.app.training))
+            epoch = self.replay.epoch if self.replay is not None and self.replay_moved else None
+            self.app.push_screen(CellScreen(self.record, self.app.training, epoch, self._snapshots))
 
     def action_close(self) -> None:
         """Back to the list."""

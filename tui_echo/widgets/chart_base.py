@@ -288,6 +288,15 @@ class ChartBase(Widget, can_focus=True):
             self.cursor = max(origin, min(min(count, origin + span) - 1, self.cursor + step * per_cell))
         self.view_changed()
 
+    def point_at(self, epoch: int) -> None:
+        """Put the cursor on epoch index ``epoch`` (a replay's marker); a zoomed view moves with it."""
+        self.cursor = max(0, min(self.epochs() - 1, epoch))
+        if self.window is not None and not self.window[0] <= self.cursor < self.window[1]:
+            span = self.window[1] - self.window[0]
+            start = max(0, min(self.full_span() - span, self.cursor - span // 2))
+            self.window = (start, start + span)
+        self.view_changed()
+
     def action_reset_view(self) -> None:
         """All epochs, log scale, raw curve, no cursor."""
         self.log, self.smoothing, self.window, self.cursor = True, 0.0, None, None

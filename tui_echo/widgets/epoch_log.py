@@ -136,6 +136,10 @@ class EpochLog(Widget, can_focus=True):
             last = min(self.line_count, first + self._height - 1)
             self.border_subtitle = f"{first:,}–{last:,} of {self.line_count:,} · end follows"
 
+    def show_epoch(self, epoch: int) -> None:
+        """Scroll so epoch ``epoch`` (1-based) is in the middle of the pane (a replay's position)."""
+        self._scroll_to(len(self.head) + epoch - 1 - self._height // 2)
+
     def action_scroll_lines(self, lines: int) -> None:
         """Move by lines."""
         self._scroll_to(self.first_shown + lines)

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from .frames import refresh_apart
 
 REPAINT_EVERY_S = 1.0  # the most often a changing text is repainted within one state
-STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "saving", "finished", "stopped", "failed", "invalid")
+STATES = ("idle", "loading", "waiting", "compiling", "training", "paused", "stopping", "saving", "finished", "stopped", "failed", "invalid", "replay")
 
 
 def fit_parts(text: str, room: int, separator: str = " · ") -> str:
