@@ -124,16 +124,27 @@ class TrainingService:
         def run() -> None:
             batcher = Batcher(lambda items: owner.post_message(JobProgress(job, items)), self._interval)
             result, error = None, None
+            saving = threading.Event()  # the engine has stopped: what is left is saving the run
+
+            def report(item: Any) -> None:
+                event = item[1] if isinstance(item, tuple) else item  # compare reports (topology, event)
+                if isinstance(event, TERMINAL):
+                    saving.set()
+                batcher(item)
 
             def locked() -> Any:
                 with runtime.keras_lock.held(give_up=lambda: job.stopping) as held:
-                    return work(job, batcher) if held and not job.stopping else None
+                    return work(job, report) if held and not job.stopping else None
 
             try:
                 # A stopped job stops waiting on work that cannot be interrupted (a trace or an XLA
                 # compile): escape and quit answer within ``grace``; the abandoned work still ends
-                # at its next stop check and saves its run as stopped.
-                result = run_in_daemon(locked if keras else lambda: work(job, batcher), give_up=lambda: job.stopping)
+                # at its next stop check and saves its run as stopped. Once the engine has stopped,
+                # the save is waited for, so the screen gets the record; quitting waits for the
+                # save itself (``EchoApp.action_quit``), not for what a job does after it.
+                quitting = lambda: bool(getattr(self._app, "quitting", False))  # noqa: E731
+                result = run_in_daemon(locked if keras else lambda: work(job, report),
+                                       give_up=lambda: job.stopping and (quitting() or not saving.is_set()))
             except Exception as exc:  # shown to the user, never raised into Textual
                 error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             finally:
