@@ -66,8 +66,8 @@ class Estimate:
         return asdict(self)
 
     def brief(self) -> str:
-        """One short phrase for a status line: ``20,000 steps · ~1m 40s · ~1.2 GB``."""
-        return f"{self.steps:,} steps · ~{format_duration(self.estimated_seconds)} · ~{format_bytes(self.estimated_peak_bytes)}"
+        """One short phrase for a status line, most wanted first: ``~1m 40s · ~1.2 GB · 20,000 steps``."""
+        return f"~{format_duration(self.estimated_seconds)} · ~{format_bytes(self.estimated_peak_bytes)} · {self.steps:,} steps"
 
 
 def params(config: Config) -> int:

@@ -627,7 +627,8 @@ class LabScreen(ReplayControls, LeanScreen):
                 if reason:
                     status.show("invalid", f"can't train: {reason}")
                 else:
-                    status.show("idle", f"ready · ctrl+r trains {c.topology} for {c.epochs:,} epochs · {cost.brief()}")
+                    # (a narrow status line drops whole parts from the end: the estimate goes last)
+                    status.show("idle", f"ready · ctrl+r trains {c.epochs:,} epochs: {cost.brief()}")
         if app.deterministic:
             device = ""
         elif app.tf_ready:
