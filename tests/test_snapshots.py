@@ -4,11 +4,11 @@ The app runs in ``deterministic`` mode, which leaves out what differs run to run
 epochs per second, compile time, the device); everything else on screen comes from a seeded
 training. Review ``snapshot_report.html`` before accepting a change with ``--snapshot-update``.
 
-A rerun in the same process runs on XLA once an earlier run's program has been compiled for it;
-XLA's arithmetic differs from the graph's in the last digits (seen: 8.7929e-03 against
-8.7930e-03 at one epoch). So each snapshot run starts from an empty program cache with
-``engine.XLA = "never"``: the graph path every time, whatever ran before in the process. If the engine's arithmetic changes,
-the losses shown change with it: check the new picture and update.
+The engine chooses graph or XLA from the config alone, so a seeded run repeats exactly; the
+snapshot runs also pin ``engine.XLA = "never"`` and start from an empty program cache, so the
+picture does not depend on that choice (XLA rounds differently from the graph in the last digits:
+8.7929e-03 against 8.7930e-03 at one epoch). If the engine's arithmetic changes, the losses shown
+change with it: check the new picture and update.
 """
 
 from __future__ import annotations
