@@ -152,3 +152,19 @@ def test_sigterm_stops_within_a_second_and_resume_redoes_only_unfinished(
     assert kept <= {t["run_id"] for t in second["trials"]}  # finished trials were not redone
     trained = [r for r in store.list() if r.status == "finished"]
     assert len(trained) == 4  # one finished run per trial: nothing trained twice
+
+
+
+def test_a_stop_while_trials_build_and_trace_ends_the_sweep_within_a_second(tmp_path) -> None:
+    asked: dict[str, float] = {}
+
+    def should_stop() -> bool:  # as soon as a trial has begun (its run folder exists): still tracing
+        if "at" not in asked and any(tmp_path.glob("2*")):
+            asked["at"] = time.monotonic()
+        return "at" in asked
+
+    plan = sweep.plan({"lr": ["0.001", "0.01"]}, {"task": "random-echo", "length": "60", "epochs": "30000"}, [0])
+    outcomes = list(sweep.run(plan, root=tmp_path, workers=2, should_stop=should_stop))
+    took = time.monotonic() - asked["at"]
+    assert took < 1.0, f"the sweep ended {took:.2f} s after the stop"
+    assert len(outcomes) == 2 and all(o.record is None or o.record["status"] == "stopped" for o in outcomes)

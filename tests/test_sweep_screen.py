@@ -96,9 +96,9 @@ async def test_escape_stops_a_running_sweep_and_marks_its_trials_stopped(tmp_pat
         await pilot.press("escape")
         started = time.monotonic()
         await wait_for(pilot, lambda: not screen.running, timeout=10, what="the stop")
-        # Within 1 s once the trial trains (0.3-0.6 s measured); a stop that lands in the trial's
-        # trace or XLA compile waits for it in the worker (2-4 s measured on 2 loaded cores).
-        assert time.monotonic() - started < 5
+        # The core stops within a second whatever the trial is doing (0.2-0.3 s measured, a worker
+        # stuck in a compile is ended); the margin is the screen's own round trip on a busy machine.
+        assert time.monotonic() - started < 1.5
         assert screen.outcome.startswith("stopped: 0 of 4 trials kept") and app.screen is screen
         assert all(g["final_loss"] is None for g in screen.groups())  # a stopped trial's loss is no result
         await wait_for(pilot, lambda: store.list() and all(r.status == "stopped" for r in store.list()), timeout=5,

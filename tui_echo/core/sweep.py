@@ -4,7 +4,7 @@
 validating every combination with ``Config.from_fields``. ``run`` trains them and yields each
 trial's record as it finishes, so a front end only renders:
 
-- **on this machine** in worker processes (``concurrent.futures.ProcessPoolExecutor``, spawn
+- **on this machine** in worker processes (``multiprocessing.Pool``, spawn
   context: a forked TensorFlow is not safe), one TensorFlow thread each, so N workers use N cores
   without fighting over them;
 - **on Ray** (``pip install 'tui-echo[ray]'``), as Ray Core tasks. Ray Core rather than Tune: a
@@ -44,7 +44,6 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -273,42 +272,54 @@ def _local_piece(payloads: list[dict[str, Any]], root: str | None) -> int:
     return sent
 
 
+STOP_GRACE_S = 0.6  # after a stop, how long workers get to save their trials before they are ended
+
+
 def run_local(
     sweep: Plan, trials: list[Trial], root: Path | None, workers: int, should_stop: Callable[[], bool]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(trial index, record) for each trial as it ends, trained in ``workers`` processes."""
+    """(trial index, record) for each trial as it ends, trained in ``workers`` processes.
+
+    A stop reaches a training trial within one engine chunk and it saves itself as stopped; a
+    worker still tracing or compiling (which cannot be interrupted) after ``STOP_GRACE_S`` is
+    ended (``Pool.terminate``), so a stop takes under a second; its trial counts as stopped (its
+    run folder, left "running" by a process that is gone, lists as interrupted).
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.Queue()
     settings = runtime.settings
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker,
-        initargs=(stop, results, settings.device, settings.memory_growth),
-    )
+    pool = context.Pool(workers, initializer=_init_worker,
+                        initargs=(stop, results, settings.device, settings.memory_growth))
     root_text = str(root) if root is not None else None
+    stopped_at: float | None = None
     try:
-        futures: list[Future] = [
-            pool.submit(_local_piece, _payloads(run, sweep.id), root_text) for run in shares(trials, workers)
-        ]
+        pieces = [pool.apply_async(_local_piece, (_payloads(run, sweep.id), root_text))
+                  for run in shares(trials, workers)]
         received = 0
         while True:
-            if should_stop():
+            if stopped_at is None and should_stop():
                 stop.set()
+                stopped_at = time.monotonic()
             try:
                 yield results.get(timeout=0.05)
                 received += 1
                 continue
             except queue.Empty:
                 pass
-            if all(f.done() for f in futures):
-                for f in futures:
-                    f.result()  # a worker that died raises here
-                if received >= sum(f.result() for f in futures):  # (the queue may lag the futures)
+            if all(piece.ready() for piece in pieces):
+                sent = sum(piece.get() for piece in pieces)  # a worker that raised raises here
+                if received >= sent:  # (the queue may lag the results)
                     return
+            if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
+                return
     finally:
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Ended, not closed: every record is in (or the stop's grace is over), and a worker's own
+        # exit with TensorFlow loaded took 1-2 s; one still in a compile is not waited for.
+        pool.terminate()
+        pool.join()
 
 
 def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, device: str) -> list[tuple[int, dict]]:
