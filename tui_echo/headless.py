@@ -312,8 +312,8 @@ def compare(
 def runs_table(found: list[RunInfo], root: Path, width: int) -> Table:
     """The saved runs, IDs and numbers always whole (an ID is what ``runs show`` takes): the start
     time, which the ID also holds, shows only where it fits, and the topology wraps first."""
-    values = [(r.id, r.topology, r.status, f"{r.epochs:,}", format_loss(r.final_loss), _when(r.started)) for r in found]
     headers = ("id", "topology", "status", "epochs", "final loss", "started")
+    values = [tuple(r.cells()[header] for header in headers) for r in found]
     widths = [max([len(h), *(len(v[i]) for v in values)]) for i, h in enumerate(headers)]
     shown = len(headers) if sum(widths) + 3 * len(headers) + 1 <= width else len(headers) - 1
     table = Table(title=f"Runs in {root}", title_justify="left")
@@ -478,10 +478,6 @@ def diff(runs_dir: Path | None, ids: list[str], *, output: str) -> int:
     return 0
 
 
-def _when(started: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
-
-
 def _error(err: Console, prog: str, message: str) -> None:
     err.print(f"{prog}: error: {message}", markup=False, soft_wrap=True)
 
@@ -526,7 +522,7 @@ def prune(
         size = sum(folder_bytes(r.path) for r in doomed)
         out.print(f"would remove {len(doomed)} runs ({size / 1e6:.1f} MB) from {store.root}", markup=False, soft_wrap=True)
         for r in doomed:
-            out.print(f"  {r.id}  {_when(r.started)}  {r.topology}  {r.status}  {r.epochs} epochs", markup=False)
+            out.print(f"  {r.id}  {r.when}  {r.topology}  {r.status}  {r.epochs} epochs", markup=False)
         if doomed:
             out.print("run again with --yes to remove them", markup=False)
         return 0

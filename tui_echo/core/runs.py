@@ -52,6 +52,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .config import RULES, Choice, Config, ConfigError, FloatRange
+from .formatting import format_loss
 from .cells import CELLS
 from . import progress
 from .events import Epochs, Event
@@ -428,9 +429,7 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "versions": _is_versions,
     "device": _is_text,
     "error": _is_text,
-    "sweep": _is_text,  # the sweep a trial belongs to (``core/sweep.py``) and its place in it
-    "trial": _is_count,
-}
+}  # (a sweep's id and trial come from run.json, checked by ``TAGS``)
 RESULT_REQUIRED = ("topology", "layers", "params", "predictions", "targets")
 SETTINGS = {f.name: f for f in fields(Config)}
 REGISTRIES: dict[str, dict[str, Any]] = {"topology": TOPOLOGIES, "task": TASKS, "cell": CELLS}
@@ -558,6 +557,20 @@ class RunInfo:
     cell: str = ""
     lr: float | None = None
     seed: int | None = None
+
+    @property
+    def when(self) -> str:
+        """When it started, to the minute."""
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+
+    def cells(self) -> dict[str, str]:
+        """Its cells in a runs table, by column, the same in the CLI and the runs screen."""
+        return {
+            "id": self.id, "status": self.status, "final loss": format_loss(self.final_loss),
+            "topology": self.topology, "epochs": f"{self.epochs:,}", "task": self.task, "cell": self.cell,
+            "lr": "-" if self.lr is None else f"{self.lr:g}", "seed": "-" if self.seed is None else str(self.seed),
+            "started": self.when,
+        }
 
 
 AGE = re.compile(r"([0-9]{1,9})([smhdw])")

@@ -4,7 +4,6 @@ form, or deleted after a confirmation."""
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from ..core.inspect import load_run_model
 from ..core.compare import default_export_folder
 from ..core.config import Config, ConfigError
 from ..core.record import first_inputs, first_sequence
-from ..core.formatting import format_loss
-from ..core.runs import SNAPSHOTS, RunError, RunInfo
+from ..core.runs import SNAPSHOTS, RunError
 from ..core.snapshots import first_sequence_predictions
 from ..core.summary import summary_from_record
 from ..messages import JobDone
@@ -33,16 +31,6 @@ from .replay import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 
 
 RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
-
-
-def run_cells(run: RunInfo) -> dict[str, str]:
-    """One run's cells, by column."""
-    return {
-        "id": run.id, "status": run.status, "final loss": format_loss(run.final_loss), "topology": run.topology,
-        "epochs": f"{run.epochs:,}", "task": run.task, "cell": run.cell,
-        "lr": "-" if run.lr is None else f"{run.lr:g}", "seed": "-" if run.seed is None else str(run.seed),
-        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)),
-    }
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -259,7 +247,7 @@ class RunsScreen(LeanScreen):
         current = self._highlighted()
         runs, problems = self.store.scan() if self.store is not None else ([], [])
         self.selected = [run_id for run_id in self.selected if any(run.id == run_id for run in runs)]
-        rows = [run_cells(run) for run in runs]
+        rows = [run.cells() for run in runs]
         widths = {key: max([len(key), *(len(row[key]) for row in rows)]) for key in RUN_COLUMNS}
         keys = fit_columns(widths, (table.size.width or self.app.size.width) - 2, RUN_COLUMNS)
         table.clear(columns=True)
