@@ -41,6 +41,7 @@ class Epochs:
     first: int
     losses: tuple[float, ...]
     elapsed: float  # seconds of training so far
+    val_losses: tuple[float, ...] = ()  # the same epochs' validation losses, when the run has validation data
 
     @property
     def last(self) -> int:
@@ -82,6 +83,10 @@ class Finished:
     wall_s: float  # whole run, compilation included
     compile_s: float
     epochs_per_s: float  # training epochs per second, compilation excluded
+    val_history: tuple[float, ...] = ()  # each epoch's validation loss, when the run has validation data
+    # Early stopping (``patience``): the epoch whose weights the model ends with; the run stopped
+    # early when ``history`` is shorter than the epochs asked for. None: no early stopping.
+    best_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Cancelled:
 
     epoch: int
     history: tuple[float, ...]
+    val_history: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

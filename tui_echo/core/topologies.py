@@ -26,6 +26,9 @@ class Problem:
     y: np.ndarray
     inputs: np.ndarray  # (sequences, length)
     targets: np.ndarray  # (sequences, length)
+    # Validation tensors framed like X and y (the last sequences, in order), or None without a split.
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     @property
     def samples(self) -> int:
