@@ -50,6 +50,7 @@ class Config:
     seed: int = 0
     engine: str = "fast"
     shuffle: bool = True
+    validation: float | None = None  # the share of sequences held out (the last ones, in order); None: none
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> "Config":
@@ -68,6 +69,8 @@ class Config:
         if "delay" in parsed:
             config = cls(**{**parsed, "delay": 1, "batch_size": None})
             parsed["delay"] = config.delay_range.parse("delay", parsed["delay"])
+        if "validation" in parsed:
+            cls(**{**parsed, "batch_size": None}).check_validation()
         if "batch_size" in parsed:
             config = cls(**{**parsed, "batch_size": None})
             parsed["batch_size"] = IntRange(1, config.samples).parse("batch_size", parsed["batch_size"])
@@ -90,6 +93,7 @@ class Config:
             return found
         try:
             self.delay_range.parse("delay", self.delay)
+            self.check_validation()
             if self.batch_size is not None:
                 IntRange(1, self.samples).parse("batch_size", self.batch_size)
         except ConfigError as error:
@@ -100,6 +104,23 @@ class Config:
     def delay_range(self) -> IntRange:
         """k must leave at least one step to echo; only the delay task uses it."""
         return IntRange(1, max(1, self.length - 1)) if self.task == "delay" else IntRange(1, 1000)
+
+    def check_validation(self) -> None:
+        """A split needs at least two sequences: one to train on, one to validate on."""
+        if self.validation is not None and self.sequence_count < 2:
+            raise ConfigError(
+                "validation", f"needs a task with 2 or more sequences (the {self.task} task has {self.sequence_count})"
+            )
+
+    @property
+    def validation_sequences(self) -> int:
+        """How many of the task's sequences are held out for validation: the last ones, so with
+        sequences in time order (windows of a CSV series) the split is by time. At least one
+        sequence stays on each side."""
+        if self.validation is None:
+            return 0
+        count = self.sequence_count
+        return min(max(1, round(count * self.validation)), count - 1)
 
     def check(self) -> "Config":
         """Raise the first error, or return self."""
@@ -149,9 +170,10 @@ class Config:
 
     @property
     def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """X's and y's shapes, by arithmetic (the data set is not drawn)."""
-        topology = self.topology_entry
-        return topology.x_shape(self.sequence_count, self.length), topology.y_shape(self.sequence_count, self.length)
+        """X's and y's training shapes (validation sequences left out), by arithmetic (the data set
+        is not drawn)."""
+        topology, train = self.topology_entry, self.sequence_count - self.validation_sequences
+        return topology.x_shape(train, self.length), topology.y_shape(train, self.length)
 
     @cached_property
     def first_sequence(self) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +190,12 @@ class Config:
     def problem(self) -> Problem:
         """This config's training tensors (numpy; drawn on first use, then kept)."""
         inputs, targets = TASKS[self.task].make(self.length, self.sequence_count, self.seed, self.delay)
-        return self.topology_entry.problem(inputs, targets)
+        held = self.validation_sequences
+        if not held:
+            return self.topology_entry.problem(inputs, targets)
+        train = self.topology_entry.problem(inputs[:-held], targets[:-held])
+        validation = self.topology_entry.problem(inputs[-held:], targets[-held:])
+        return replace(train, X_val=validation.X, y_val=validation.y)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""

@@ -67,6 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", "seed", f"0 to {MAX_SEED:,} (default 0)", IntRange(0, MAX_SEED), "input", "--seed"),
     Setting("engine", "engine", "fast (many epochs per compiled call, default) or fit (Keras' model.fit)",
             Choice(ENGINES), "choice", "--engine"),
+    Setting("validation", "val", "share of the sequences held out for validation, the last ones (above 0, at most 0.5)",
+            FloatRange(0.0, 0.5), "input", "--validation", title="validation", optional=True,
+            used_by=lambda task: task.random),
     Setting("shuffle", "shuffle", "keep batch order fixed", Flag(), None, "--no-shuffle", negated=True),
 )
 
