@@ -45,6 +45,19 @@ async def test_fields_are_checked_as_typed_with_one_line_naming_the_field() -> N
         assert screen.error.startswith("seeds must be a whole number from 1 to 100")
         await set_field(pilot, "seeds", "2")
         assert screen.error == "" and len(screen.plan.trials) == 8
+        # Any other setting, by its CLI name, in the "more" field.
+        await set_field(pilot, "more", "layers=1,2 --epochs=5,10")
+        assert screen.error == "" and len(screen.plan.trials) == 8 * 2 * 2
+        assert {t.settings["layers"] for t in screen.plan.trials} == {1, 2}
+        await set_field(pilot, "more", "layers")
+        assert screen.error.startswith("more takes name=values pairs") and screen.plan is None
+        await set_field(pilot, "more", "colour=red")
+        assert screen.error == "colour is not a setting a sweep can vary"
+        await set_field(pilot, "more", "units=8")
+        assert screen.error == "units has its own field; give its values there"
+        await set_field(pilot, "more", "layers=1,9")
+        assert screen.error.startswith("layers must be a whole number from 1 to 4 (got '9')")
+        assert screen.error in screen_text(app)
 
 
 async def test_a_small_sweep_runs_groups_over_seeds_and_the_parallel_filter_narrows_the_table(tmp_path) -> None:

@@ -490,6 +490,20 @@ def grid_from_options(values: dict[str, Any]) -> dict[str, list[str]]:
     return grid
 
 
+def grid_from_text(text: str, field: str = "more") -> dict[str, list[str]]:
+    """A grid typed on one line: ``layers=1,2 batch-size=1,5`` (names as the CLI's, ``--`` optional)."""
+    grid = {}
+    for token in text.split():
+        name, equals, values = token.partition("=")
+        name = name.removeprefix("--")
+        if not equals or not name:
+            raise ConfigError(field, f"takes name=values pairs, e.g. layers=1,2 optimizer=adam,sgd (got {token!r})")
+        if name not in SWEPT:
+            raise ConfigError(name, "is not a setting a sweep can vary")
+        grid[name] = split_values(name, values)
+    return grid
+
+
 def varying(sweep: Plan) -> list[str]:
     """Topology and the options with more than one value: the columns that tell groups apart."""
     return ["topology", *(name for name, values in sweep.grid.items() if len(values) > 1 and name != "topology")]

@@ -31,8 +31,11 @@ from ..widgets.parallel import ParallelCoordinates, build
 from .base import LeanScreen, fit_columns
 from .compare import VS_BEST
 
-# The fields, by the sweep's CLI names (``core.sweep.SWEPT``), and "seeds" (how many from the lab's seed).
-FIELDS = ("topology", "cell", "units", "lr", "seeds")
+# The fields, by the sweep's CLI names (``core.sweep.SWEPT``), "seeds" (how many from the lab's seed) and
+# "more": any other settings as name=values pairs.
+FIELDS = ("topology", "cell", "units", "lr", "seeds", "more")
+GRID_FIELDS = FIELDS[:4]
+MORE_EXAMPLE = "layers=1,2 epochs=500,1000"
 RESULTS = {"final_loss": "loss mean ± std", "vs_best": "vs best", "seeds": "seeds",
            "max_error": "max err ± std", "best_epoch": "best ep ± std", "final_loss_range": "loss min … max"}
 # The UI keeps a core: the workers take the rest.
@@ -43,7 +46,7 @@ def defaults(config: Config) -> dict[str, str]:
     """The fields' first values: the lab's topology, LSTM against GRU, its units, its lr and ten times it, 3 seeds."""
     resolved = config.resolved()
     return {"topology": resolved.topology, "cell": "lstm,gru", "units": str(resolved.units),
-            "lr": f"{resolved.lr:g},{resolved.lr * 10:g}", "seeds": "3"}
+            "lr": f"{resolved.lr:g},{resolved.lr * 10:g}", "seeds": "3", "more": ""}
 
 
 def sort_value(row: dict[str, Any], key: str) -> Any:
@@ -64,7 +67,8 @@ class SweepScreen(LeanScreen):
     """Sweep a few settings over seeds; results grouped, sortable and filtered in parallel coordinates."""
 
     HELP_TITLE = "sweep keys"
-    HELP_NOTES = ("Fields take comma-separated values (e.g. units 3,5,8); the lab's other settings are kept. "
+    HELP_NOTES = ("Fields take comma-separated values (e.g. units 3,5,8); more takes any other settings as "
+                  f"name=values pairs (e.g. {MORE_EXAMPLE}); the lab's other settings are kept. "
                   "Trials run in worker processes and are saved as runs tagged with the sweep's id "
                   "(tui-echo sweep --resume ID carries on a stopped one). vs best: ~best is within the seeds' "
                   "spread of the best group. Tab reaches the parallel view, where ←/→ choose an axis and "
@@ -102,7 +106,8 @@ class SweepScreen(LeanScreen):
         values = defaults(self.config)
         with Horizontal(id="sweep-fields"):
             for name in FIELDS:
-                field = Input(values[name], id=f"sweep-{name}", classes="sweep-field")
+                field = Input(values[name], id=f"sweep-{name}", classes="sweep-field",
+                              placeholder="e.g. layers=1,2" if name == "more" else "")
                 field.border_title = name
                 yield field
         yield Static(id="sweep-error")
@@ -134,7 +139,12 @@ class SweepScreen(LeanScreen):
         """The plan of the fields' values, or the first problem as one line naming the field."""
         texts = {name: self.query_one(f"#sweep-{name}", Input).value for name in FIELDS}
         try:
-            grid = {name: sweep.split_values(name, texts[name]) for name in FIELDS[:-1] if texts[name].strip()}
+            grid = {name: sweep.split_values(name, texts[name]) for name in GRID_FIELDS if texts[name].strip()}
+            more = sweep.grid_from_text(texts["more"])
+            twice = next((name for name in more if name in grid), None)
+            if twice:
+                raise ConfigError(twice, "has its own field; give its values there")
+            grid.update(more)
             count = texts["seeds"].strip()
             if not count.isdigit():
                 raise ConfigError("seeds", f"must be a whole number from 1 to 100 (got {count!r})")
