@@ -58,3 +58,19 @@ def test_ray_sweep_stops_within_a_second(local_ray, tmp_path: Path) -> None:
     assert len(outcomes) == 4 and all(o.record is None or o.record["status"] == "stopped" for o in outcomes)
     stopped = [o.record for o in outcomes if o.record]
     assert stopped and all(0 < len(r["history"]) < 15_000 for r in stopped)
+
+
+def test_ray_results_stream_back_trial_by_trial(local_ray, tmp_path: Path) -> None:
+    # One group (one graph shape) of a short trial, then a long one: the short one's record arrives
+    # while the long one trains, so a stop asked on its arrival stops the long one part-way.
+    plan = sweep.plan({"topology": ["many-to-one"], "epochs": ["20", "15000"]}, {}, [0])
+    seen: list[dict] = []
+
+    def should_stop() -> bool:
+        return bool(seen)
+
+    for outcome in sweep.run(plan, root=tmp_path, use_ray=True, workers=1, should_stop=should_stop):
+        seen.append(outcome.record)
+    first, second = seen
+    assert first["status"] == "finished" and len(first["history"]) == 20
+    assert second is None or (second["status"] == "stopped" and len(second["history"]) < 15_000)

@@ -322,8 +322,9 @@ def run_local(
         pool.join()
 
 
-def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, device: str) -> list[tuple[int, dict]]:
-    """A Ray task: train a group (one TensorFlow thread, like a local worker)."""
+def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, device: str) -> Iterator[tuple[int, dict]]:
+    """A Ray generator task: train a group (one TensorFlow thread, like a local worker), yielding
+    each trial's record as it ends, so results stream back trial by trial, not group by group."""
     import ray
 
     runtime.configure(device=device, cpu_threads=1)
@@ -335,12 +336,10 @@ def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, devi
             polled.update(at=now, stop=ray.get(flag.is_set.remote()))
         return polled["stop"]
 
-    done = []
     for payload in payloads:
         if should_stop():
             break
-        done.append((payload["index"], _train(payload, root, should_stop)))
-    return done
+        yield payload["index"], _train(payload, root, should_stop)
 
 
 class _Flag:
@@ -360,7 +359,7 @@ def run_ray(
     sweep: Plan, trials: list[Trial], root: Path | None, address: str | None, cpus: int,
     should_stop: Callable[[], bool],
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(trial index, record) per trial, trained as Ray tasks, one per group, as groups end.
+    """(trial index, record) per trial, as each ends, trained as Ray generator tasks, one per group.
 
     ``address`` None starts a local Ray with ``cpus`` CPUs (unless this process already has
     one); otherwise it joins that cluster (``auto``, ``ray://head:10001``).
@@ -389,9 +388,12 @@ def run_ray(
             if should_stop() and not stopping:
                 stopping = True
                 flag.set.remote()
-            ready, pending = ray.wait(pending, num_returns=1, timeout=0.05)
-            for ref in ready:
-                yield from ray.get(ref)
+            ready, _ = ray.wait(pending, num_returns=1, timeout=0.05)
+            for stream in ready:  # its next trial is ready, or it has ended
+                try:
+                    yield ray.get(next(stream))
+                except StopIteration:
+                    pending.remove(stream)
     finally:
         if started:
             ray.shutdown()
