@@ -96,7 +96,8 @@ class RunView(ReplayControls, LeanScreen):
         chart = self.query_one(LossChart)
         chart.border_title = "Loss (log scale)"
         chart.reset(len(history))
-        chart.extend(history)
+        chart.extend(history, record.get("val_history") or ())
+        chart.mark_best(record.get("best_epoch"))
         chart.flush()
         table = self.query_one(PredictionTable)
         table.border_title = "Predictions"
