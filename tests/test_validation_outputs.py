@@ -332,3 +332,41 @@ async def test_the_validation_curve_reads_without_colour_and_in_ascii(monkeypatc
         assert any("+" in line[6:] for line in plot)  # the validation curve's mark in the plot
         if size == (80, 24):
             assert re.search(r"\d+ \S+e-\d\d \S+e-\d\d", text)  # the log's val column fits the compact log
+
+
+async def test_the_compare_screen_shows_and_sorts_by_validation_loss(monkeypatch) -> None:
+    import time
+
+    import tui_echo.screens.compare as compare_screen
+    from textual.widgets import DataTable
+    from tui_echo.app import EchoApp
+
+    # Each topology's final loss and val loss rank the rows differently, so the sort shows.
+    finals = {"one-to-one": (0.1, 0.4), "many-to-one": (0.2, 0.1), "many-to-many": (0.3, 0.3), "many-to-many-dense": (0.4, 0.2)}
+
+    def trains(config, on_event, should_stop, **kwargs):
+        loss, val = finals[config.topology]
+        on_event(Epochs(1, (0.5, loss), 0.1, val_losses=(0.6, val)))
+        return record_of(config, finished([0.5, loss], [0.6, val]))
+
+    monkeypatch.setattr(compare_screen, "run_experiment", trains)
+    app = EchoApp(config=Config(task="random-echo", sequences=10, validation=0.2, epochs=2), deterministic=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        deadline = time.monotonic() + 60
+        while not app.tf_ready:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        await pilot.press("c")
+        while not isinstance(app.screen, compare_screen.CompareScreen) or app.screen.running or len(app.screen.records) < 4:
+            assert time.monotonic() < deadline, "the comparison did not end"
+            await pilot.pause(0.05)
+        screen = app.screen
+        assert "final_val_loss" in screen.shown_columns
+        for _ in range(len(screen.shown_columns) + 1):
+            if screen.sort_key == "final_val_loss":
+                break
+            await pilot.press("s")
+        assert screen.sort_key == "final_val_loss"
+        table = screen.query_one("#compare-table", DataTable)
+        order = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+        assert order == sorted(finals, key=lambda name: finals[name][1])
