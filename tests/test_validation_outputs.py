@@ -302,7 +302,7 @@ async def test_the_lab_shows_validation_in_the_log_and_as_a_second_curve(monkeyp
         chart, log = app.query_one(LossChart), app.query_one(EpochLog)
         assert list(chart.val_losses) == pytest.approx(val) and chart.best_epoch == 20
         lines = [line for line in log.lines if re.fullmatch(r" *\d+ \S+ \S+( ←( best)?)?", line)]
-        assert len(lines) == 30 and log.border_title == "Epochs · loss · val"
+        assert len(lines) == 30 and log.border_title == "Epoch · loss · val"
         assert lines[19].split()[:3] == ["20", f"{losses[19]:.4e}", f"{val[19]:.4e}"] and lines[19].endswith("←")
         assert "kept epoch 20 (best)" in log.lines
         assert app.screen.query_one(StatusBar).text.startswith("finished early at epoch 30 (best 20)")

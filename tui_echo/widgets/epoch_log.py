@@ -124,7 +124,7 @@ class EpochLog(Widget, can_focus=True):
         self._losses[self._count : needed] = losses
         if len(val_losses):
             if not self._val_count:
-                self.border_title = "Epochs · loss · val"
+                self.border_title = "Epoch · loss · val"  # fits the compact lab's log
             self._val = _room(self._val, self._val_count, self._val_count + len(val_losses))
             self._val[self._val_count : self._val_count + len(val_losses)] = [
                 np.nan if v is None else v for v in val_losses]

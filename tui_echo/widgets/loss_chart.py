@@ -191,14 +191,21 @@ class LossChart(ChartBase):
 
     def _legend(self, val_mark: str | None) -> Strip:
         """``━━ loss  ━━ val  ▲ best 412``, each sample in its curve's style (the validation one as
-        its mark when colour cannot tell the curves apart)."""
+        its mark when colour cannot tell the curves apart); tighter where the pane is narrow (the
+        lab's chart at 80 columns), so every entry stays in view."""
         glyphs = glyphs_for(self)
-        segments = [Segment(" " * LABEL_WIDTH, self._style), Segment(glyphs.line, self._part("curve")),
-                    Segment(" loss  ", self._style)]
-        if self._val.count:
-            segments += [Segment(val_mark or glyphs.line, self._part("val")), Segment(" val  ", self._style)]
-        if self.best_epoch is not None:
-            segments += [Segment(glyphs.best, self._part("best")), Segment(f" best {self.best_epoch:,}", self._style)]
+        width = self.content_size.width
+        for indent, gap, best in ((LABEL_WIDTH, "  ", "best "), (0, "  ", "best "), (0, " ", "")):
+            entries = [(glyphs.line, "curve", " loss")]
+            if self._val.count:
+                entries.append((val_mark or glyphs.line, "val", " val"))
+            if self.best_epoch is not None:
+                entries.append((glyphs.best, "best", f" {best}{self.best_epoch:,}"))
+            if indent + sum(len(sample) + len(label) for sample, _, label in entries) + len(gap) * (len(entries) - 1) <= width:
+                break
+        segments = [Segment(" " * indent, self._style)]
+        for i, (sample, part, label) in enumerate(entries):
+            segments += [Segment(sample, self._part(part)), Segment(label + (gap if i < len(entries) - 1 else ""), self._style)]
         return Strip(segments)
 
     def _draw(self) -> list[Strip]:
