@@ -65,7 +65,9 @@ def test_exports_exist_and_parse(records: list[dict], tmp_path: Path) -> None:
     assert md.suffix == ".md" and "| one-to-one |" in md.read_text()
     table = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert [r["topology"] for r in table] == list(TOPOLOGIES)
-    assert list(table[0]) == list(COLUMNS) and table[1]["params"] == "170"
+    # the columns, then every setting by its command-line name
+    assert list(table[0])[: len(COLUMNS)] == list(COLUMNS) and table[1]["params"] == "170"
+    assert table[1]["batch-size"] == "1" and table[1]["task"] == "echo" and "no-shuffle" in table[1]
     data = json.loads(json_path.read_text())
     assert set(data["runs"]) == set(TOPOLOGIES) and len(data["rows"]) == 4
 
@@ -78,7 +80,8 @@ def test_headless_json_and_markdown(capsys: pytest.CaptureFixture[str], tmp_path
     for record in data["runs"].values():
         assert {"topology", "config", "layers", "params", "history", "predictions", "targets",
                 "wall_s", "epochs_per_s", "engine", "versions", "device"} <= set(record)
-    assert [set(r) for r in data["rows"]] == [set(COLUMNS)] * 2
+    assert [set(r) for r in data["rows"]] == [set(COLUMNS) | {"settings"}] * 2
+    assert [r["settings"]["topology"] for r in data["rows"]] == ["one-to-one", "many-to-one"]
     assert main([*args, "--markdown"]) == 0
     out = capsys.readouterr().out
     assert all(header in out for header in COLUMNS.values())

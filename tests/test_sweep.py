@@ -97,7 +97,8 @@ def test_local_sweep_json_and_runs_equal_training_here(capsys: pytest.CaptureFix
     trials, groups = data["trials"], data["groups"]
     assert len(trials) == 8 and len(groups) == 4
     assert set(trials[0]) == {"topology", "lr", "epochs", "seed", "final_loss", "max_error", "best_epoch",
-                              "status", "run_id"}
+                              "status", "run_id", "settings"}
+    assert trials[0]["settings"]["lr"] == trials[0]["lr"] and trials[0]["settings"]["batch-size"] == 1
     assert [(t["topology"], t["lr"], t["seed"]) for t in trials[:3]] == [
         ("many-to-one", 0.001, 0), ("many-to-one", 0.001, 1), ("many-to-one", 0.01, 0)]
     store = RunStore(tmp_path)

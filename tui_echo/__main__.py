@@ -68,7 +68,9 @@ def build_parser() -> Parser:
     compare.add_argument("--export", metavar="DIR", help="also write Markdown, CSV and JSON files into DIR")
     output = compare.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
-    output.add_argument("--markdown", action="store_true", help="print the comparison as a Markdown table")
+    output.add_argument("--markdown", action="store_true",
+                        help="print the comparison as a Markdown table, its settings on a line above")
+    output.add_argument("--csv", action="store_true", help="print the comparison as CSV, every setting a column")
     compare.add_argument(
         "--seeds", help="train each topology on seeds seed..seed+N-1 and show mean ± std, 1-100 (default 1)"
     )
@@ -150,7 +152,9 @@ def _add_sweep_command(commands: Any) -> None:
     sweep.add_argument("--export", metavar="DIR", help="also write the sweep's JSON, Markdown and CSV into DIR")
     output = sweep.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object (trials and groups)")
-    output.add_argument("--markdown", action="store_true", help="print the groups as a Markdown table")
+    output.add_argument("--markdown", action="store_true",
+                        help="print the groups as a Markdown table, the settings they share on a line above")
+    output.add_argument("--csv", action="store_true", help="print every trial as CSV, every setting a column")
     _add_common(sweep)
 
 
@@ -192,9 +196,14 @@ def _sweep(args: argparse.Namespace, runs_dir: Path | None) -> int:
         workers=workers,
         use_ray=args.ray is not None,
         ray_address=args.ray or None,
-        output="json" if args.json else "markdown" if args.markdown else "text",
+        output=_output(args),
         export_to=args.export,
     )
+
+
+def _output(args: argparse.Namespace) -> str:
+    """What ``compare`` or ``sweep`` prints: json, markdown, csv, or the text tables."""
+    return next((name for name in ("json", "markdown", "csv") if getattr(args, name, False)), "text")
 
 
 def _keep_earlier_values(top: argparse.ArgumentParser, parser: argparse.ArgumentParser) -> None:
@@ -355,7 +364,7 @@ def _main(argv: Sequence[str] | None) -> int:
         configs,
         threshold=threshold,
         export_to=args.export,
-        output="json" if args.json else "markdown" if args.markdown else "text",
+        output=_output(args),
         runs_dir=runs_dir,
         seeds=seeds,
     )

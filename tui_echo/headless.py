@@ -24,8 +24,8 @@ from .core import progress as run_state
 from .core.config import Config, ConfigError, IntRange
 from .core.events import Epochs, Started
 from .core import aggregate
-from .core.compare import COLUMNS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, export, row, to_json, to_markdown
-from .core.compare import seeded_json, seeded_markdown, seeded_rows
+from .core.compare import EXPORTERS, SEEDED_EXPORTERS, SEEDED_FORMATS, SEEDED_HEADERS, cell_text, columns, export, row
+from .core.compare import seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
 from .core.formatting import format_bytes, format_duration, format_loss
@@ -38,6 +38,8 @@ from .core.runs import (
 from .core.summary import render, summarize, summary_from_record
 
 
+# ``--json``, ``--markdown``, ``--csv``: the output option -> the exporters' file suffix.
+FORMATS = {"json": "json", "markdown": "md", "csv": "csv"}
 ABANDON_S = 0.5  # how long a stopped training may take to reach its stop check before it is left behind
 
 
@@ -209,8 +211,8 @@ def comparison_table(records: list[dict[str, Any]], threshold: float) -> Table:
     for r in rows:
         table.add_column(r["topology"], justify="right")
     table.add_row("status", *(record["status"] for record in records))  # a stopped run says so
-    for key, header in list(COLUMNS.items())[1:]:
-        table.add_row(header, *(cell_text(key, r[key]) for r in rows))
+    for key, header in list(columns(rows).items())[1:]:
+        table.add_row(header, *(cell_text(key, r.get(key)) for r in rows))
     return table
 
 
@@ -235,8 +237,8 @@ def seeded_table(records: list[dict[str, Any]]) -> Table:
     table.add_column("")
     for r in rows:
         table.add_column(r["topology"], justify="right")
-    for metric, header in SEEDED_HEADERS.items():
-        spec = SEEDED_FORMATS[metric]
+    for metric in aggregate.metrics(rows):
+        header, spec = SEEDED_HEADERS[metric], SEEDED_FORMATS[metric]
         table.add_row(header, *(aggregate.mean_std_text(r[metric], spec) for r in rows))
         table.add_row("", *(aggregate.range_text(r[metric], spec) for r in rows))
     table.add_row("vs best", *(r["vs_best"] or "-" for r in rows))
@@ -285,10 +287,9 @@ def compare(
             configs, on_event, interrupt.requested.is_set, store=_store(runs_dir, err), seeds=seeds
         )
     seeded = seeds > 1
-    if output == "json":
-        sys.stdout.write((seeded_json if seeded else to_json)(records, threshold) + "\n")
-    elif output == "markdown":
-        sys.stdout.write(seeded_markdown(seeded_rows(records)) if seeded else to_markdown([row(r, threshold) for r in records]))
+    if output in FORMATS:  # JSON, Markdown or CSV, each with every setting of each row
+        text = (SEEDED_EXPORTERS if seeded else EXPORTERS)[FORMATS[output]](records, threshold)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     elif records and seeded:
         out.print(seeded_table(records))
     elif records:
@@ -296,7 +297,7 @@ def compare(
         out.print(side_by_side(records))
     if export_to:
         for path in export(records, Path(export_to), threshold, seeded=seeded):
-            (err if output == "json" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
+            (err if output != "text" else out).print(f"wrote {path}", markup=False, soft_wrap=True)
     bad = [r for r in records if r["status"] in ("failed", "diverged")]
     for record in bad:
         err.print(f"tui-echo compare: {record['topology']} {record['status']}: {record['error']}", markup=False)
@@ -312,13 +313,14 @@ def compare(
 def runs_table(found: list[RunInfo], root: Path, width: int) -> Table:
     """The saved runs, IDs and numbers always whole (an ID is what ``runs show`` takes): the start
     time, which the ID also holds, shows only where it fits, and the topology wraps first."""
-    headers = ("id", "topology", "status", "epochs", "final loss", "started")
+    validated = any(r.final_val_loss is not None for r in found)  # a column only when a run has it
+    headers = ("id", "topology", "status", "epochs", "final loss", *(("val loss",) if validated else ()), "started")
     values = [tuple(r.cells()[header] for header in headers) for r in found]
     widths = [max([len(h), *(len(v[i]) for v in values)]) for i, h in enumerate(headers)]
     shown = len(headers) if sum(widths) + 3 * len(headers) + 1 <= width else len(headers) - 1
     table = Table(title=f"Runs in {root}", title_justify="left")
     for index, header in enumerate(headers[:shown]):
-        number = header in ("epochs", "final loss")
+        number = header in ("epochs", "final loss", "val loss")
         table.add_column(header, justify="right" if number else "left", no_wrap=header != "topology",
                          min_width=widths[index] if header != "topology" else None, overflow="fold")
     for row in values:
@@ -370,7 +372,10 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
         out.print(predictions_table(record))
     history = record["history"]
     if history:
-        out.print(f"{len(history):,} epochs, final loss {format_loss(history[-1])}", markup=False)
+        validation = record.get("val_history") or []
+        val = f", final val loss {format_loss(validation[-1])}" if validation else ""
+        best = f" · early stopping kept epoch {record['best_epoch']:,}" if record.get("best_epoch") else ""
+        out.print(f"{len(history):,} epochs, final loss {format_loss(history[-1])}{val}{best}", markup=False)
     if record.get("error"):
         out.print(record["error"], markup=False)
     return 0
@@ -600,6 +605,8 @@ def sweep(
         sys.stdout.write(json.dumps(result) + "\n")
     elif output == "markdown":
         sys.stdout.write(sweeps.groups_markdown(groups, columns))
+    elif output == "csv":
+        sys.stdout.write(sweeps.trials_csv(trials))
     else:
         out.print(groups_table(groups, columns))
     counts = {status: sum(t["status"] == status for t in trials) for status in ("finished", "diverged", "failed", "stopped")}
@@ -629,14 +636,16 @@ def sweep(
 
 def groups_table(groups: list[dict[str, Any]], columns: list[str]) -> Table:
     """The sweep's groups, best first: each result as mean ± std over the seeds."""
-    from .core.sweep import group_cells
+    from .core.sweep import group_cells, validated
 
+    validation = validated(groups)
     table = Table(title="Sweep, best first (mean ± std over seeds)", title_justify="left")
     for name in columns:
         table.add_column(name, no_wrap=True)
-    for name in ("seeds", "final loss", "min … max", "max error", "best epoch", "vs best"):
+    for name in ("seeds", "final loss", "min … max", *(("val loss", "best val") if validation else ()),
+                 "max error", "best epoch", "vs best"):
         table.add_column(name, justify="right")
     for g in groups:
-        table.add_row(*group_cells(g, columns))
+        table.add_row(*group_cells(g, columns, validation))
     table.caption = "not separable: final loss mean ± std overlaps the best group's"
     return table

@@ -4,7 +4,10 @@ Pure functions of run records (see ``record.py``); no TensorFlow. ``compare --se
 ``sweep`` both use them, so their numbers are computed one way.
 
 - The results of one run are its final loss, its max absolute prediction error and its best
-  epoch (1-based epoch of the lowest loss).
+  epoch: the epoch whose weights early stopping kept, else the 1-based epoch of the lowest
+  validation loss (with validation data) or of the lowest loss. A run with validation data also
+  has its final and its lowest validation loss (``VAL_METRICS``); rows carry those only when one
+  of their runs has them, so results without validation read as before.
 - ``std`` is the sample standard deviation (divided by n - 1); 0 for a single value. Runs
   without a value (a diverged run has no final loss) are left out, and ``n`` says how many counted.
 - **Not separable**: a row whose final-loss interval ``[mean - std, mean + std]`` overlaps the
@@ -19,6 +22,7 @@ import math
 from typing import Any, Iterable
 
 METRICS = ("final_loss", "max_error", "best_epoch")
+VAL_METRICS = ("final_val_loss", "best_val_loss")
 STATS = ("mean", "std", "min", "max")
 
 BEST, NOT_SEPARABLE, SEPARABLE = "best", "not separable", "separable"
@@ -37,12 +41,25 @@ def max_error(record: dict[str, Any]) -> float | None:
 
 
 def results(record: dict[str, Any]) -> dict[str, Any]:
-    """One run's results, keyed by ``METRICS``."""
-    return {
+    """One run's results, keyed by ``METRICS`` (and ``VAL_METRICS`` when it had validation data)."""
+    validation = record.get("val_history") or []
+    found = {
         "final_loss": record["final_loss"],
         "max_error": max_error(record),
-        "best_epoch": best_epoch(record["history"]),
+        "best_epoch": record.get("best_epoch") or best_epoch(validation or record["history"]),
     }
+    if validation:
+        finite = [v for v in validation if v is not None and math.isfinite(v)]
+        last = validation[-1]
+        found["final_val_loss"] = last if last is not None and math.isfinite(last) else None
+        found["best_val_loss"] = min(finite) if finite else None
+    return found
+
+
+def metrics(rows: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """``METRICS``, and ``VAL_METRICS`` when any of ``rows`` (results or summaries) has them."""
+    rows = list(rows)
+    return METRICS + tuple(m for m in VAL_METRICS if any(m in r for r in rows))
 
 
 def stats(values: Iterable[float | None]) -> dict[str, float | int] | None:
@@ -61,7 +78,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     each = [results(r) for r in records]
     return {
         "seeds": [r["config"]["seed"] for r in records],
-        **{metric: stats(e[metric] for e in each) for metric in METRICS},
+        **{metric: stats(e.get(metric) for e in each) for metric in metrics(each)},
     }
 
 
@@ -88,7 +105,7 @@ def separability(summaries: list[dict[str, Any]], metric: str = "final_loss") ->
 def flat(summary: dict[str, Any]) -> dict[str, float | int | None]:
     """``final_loss_mean``, ``final_loss_std``, ... for CSV: one column per metric and statistic."""
     return {
-        f"{metric}_{stat}": (summary[metric] or {}).get(stat) for metric in METRICS for stat in STATS
+        f"{metric}_{stat}": (summary[metric] or {}).get(stat) for metric in metrics([summary]) for stat in STATS
     }
 
 

@@ -21,6 +21,7 @@ from .config import MAX_SEED, Config, ConfigError
 from .events import Event
 from .experiment import run_experiment
 from .runs import RunStore
+from .settings import by_option, setting_text, settings_line, shared_settings
 
 DEFAULT_THRESHOLD = 1e-3
 
@@ -38,20 +39,37 @@ COLUMNS: dict[str, str] = {
     "epochs_per_s": "epochs/s",
     "max_error": "max abs error",
 }
+# Shown only when a row has them (runs with validation data; early stopping), so a comparison
+# without them reads as before: ``columns``.
+VAL_COLUMNS: dict[str, str] = {"final_val_loss": "final val loss", "best_epoch": "best epoch"}
 # Narrower headers for the compare screen, where they differ (``short_header``).
 SHORT = {"lstm_params": "LSTM", "head_params": "head", "params": "params", "final_loss": "loss",
-         "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err"}
-FORMATS = {"final_loss": "{:.4e}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}"}
+         "epoch_below": "ep<thr", "epochs_per_s": "ep/s", "max_error": "max err", "final_val_loss": "val loss",
+         "best_epoch": "best ep"}
+FORMATS = {"final_loss": "{:.4e}", "wall_s": "{:.2f}", "epochs_per_s": "{:,.0f}", "max_error": "{:.3f}",
+           "final_val_loss": "{:.4e}", "best_epoch": "{:,}"}
 MAX_SEEDS = 100
 # Seeded rows: each metric's number format (losses as ``format_loss`` writes them); "vs best" is
 # ``aggregate.separability``.
-SEEDED_FORMATS = {"final_loss": ".4e", "max_error": ".3f", "best_epoch": ".0f"}
-SEEDED_HEADERS = {"final_loss": "final loss", "max_error": "max abs error", "best_epoch": "best epoch"}
+SEEDED_FORMATS = {"final_loss": ".4e", "max_error": ".3f", "best_epoch": ".0f", "final_val_loss": ".4e",
+                  "best_val_loss": ".4e"}
+SEEDED_HEADERS = {"final_loss": "final loss", "max_error": "max abs error", "best_epoch": "best epoch",
+                  "final_val_loss": "final val loss", "best_val_loss": "best val loss"}
 
 
 def short_header(key: str) -> str:
     """A column's header in the compare screen."""
-    return SHORT.get(key, COLUMNS[key])
+    return SHORT.get(key, {**COLUMNS, **VAL_COLUMNS}[key])
+
+
+def columns(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """``COLUMNS``, and each of ``VAL_COLUMNS`` that a row has."""
+    return {**COLUMNS, **{k: h for k, h in VAL_COLUMNS.items() if any(k in r for r in rows)}}
+
+
+def record_settings(record: dict[str, Any]) -> dict[str, Any]:
+    """A run's every setting by its command-line name (``settings.by_option``)."""
+    return by_option(record["config"])
 
 
 def configs_for(base: Config, topologies: Iterable[str]) -> list[Config]:
@@ -79,6 +97,11 @@ def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[st
     x_shape, y_shape = Config(**record["config"]).shapes
     layers = record["layers"]
     errors = [abs(p - t) for p, t in zip(record["predictions"], record["targets"])]
+    extra = {}
+    if record.get("val_history"):
+        extra["final_val_loss"] = aggregate.results(record)["final_val_loss"]
+    if record.get("best_epoch") is not None:
+        extra["best_epoch"] = record["best_epoch"]
     return {
         "topology": record["topology"],
         "x_shape": list(x_shape),
@@ -91,6 +114,7 @@ def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[st
         "wall_s": record["wall_s"],
         "epochs_per_s": record["epochs_per_s"],
         "max_error": max(errors) if errors else None,
+        **extra,
     }
 
 
@@ -141,40 +165,70 @@ def seeded_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def seeded_markdown(rows: list[dict[str, Any]]) -> str:
-    """Markdown: each metric as mean ± std and min … max over the seeds."""
+def seeded_markdown(rows: list[dict[str, Any]], settings: list[dict[str, Any]] | None = None) -> str:
+    """Markdown: each metric as mean ± std and min … max over the seeds (with ``settings``, one
+    ``by_option`` dict a row: the settings line above, and columns for those that differ)."""
+    metrics = aggregate.metrics(rows)
+    head, differ = _settings_head(settings)
+    extra = [n for n in differ if n != "topology"]
     headers = ["topology", "seeds", "params"]
-    for metric, name in SEEDED_HEADERS.items():
+    for metric in metrics:
+        name = SEEDED_HEADERS[metric]
         headers += [f"{name} (mean ± std)", f"{name} (min … max)"]
-    headers.append("vs best")
+    headers += ["vs best", *extra]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for r in rows:
+    for i, r in enumerate(rows):
         cells = [r["topology"], str(len(r["seeds"])), str(r["params"])]
-        for metric, spec in SEEDED_FORMATS.items():
-            cells += [aggregate.mean_std_text(r[metric], spec), aggregate.range_text(r[metric], spec)]
+        for metric in metrics:
+            spec = SEEDED_FORMATS[metric]
+            cells += [aggregate.mean_std_text(r.get(metric), spec), aggregate.range_text(r.get(metric), spec)]
         cells.append(r["vs_best"] or "-")
+        cells += [setting_text(settings[i].get(n)) for n in extra] if settings else []
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return head + "\n".join(lines) + "\n"
 
 
-def seeded_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV: ``final_loss_mean``, ``final_loss_std``, ... per topology."""
+def seeded_csv(rows: list[dict[str, Any]], settings: list[dict[str, Any]] | None = None) -> str:
+    """CSV: ``final_loss_mean``, ``final_loss_std``, ... per topology, then (with ``settings``)
+    every setting of the row by its command-line name."""
     out = io.StringIO()
-    fields = ["topology", "seeds", "params", *aggregate.flat(rows[0]), "vs_best"] if rows else ["topology"]
+    lines = []
+    for i, r in enumerate(rows):
+        line = {"topology": r["topology"], "seeds": len(r["seeds"]), "params": r["params"],
+                **aggregate.flat(r), "vs_best": r["vs_best"]}
+        lines.append({**line, **{k: v for k, v in (settings[i] if settings else {}).items() if k not in line}})
+    fields = list(dict.fromkeys(k for line in lines for k in line)) or ["topology"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for r in rows:
-        writer.writerow({"topology": r["topology"], "seeds": len(r["seeds"]), "params": r["params"],
-                         **aggregate.flat(r), "vs_best": r["vs_best"]})
+    writer.writerows(lines)
     return out.getvalue()
 
 
+def seeded_settings(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each seeded row's settings: its first seed's run's (``seeds`` lists the others)."""
+    first: dict[str, dict[str, Any]] = {}
+    for record in records:
+        first.setdefault(record["topology"], record)
+    return [record_settings(r) for r in first.values()]
+
+
 def seeded_json(records: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> str:
-    """One JSON object: every run record by topology (one per seed), and the seeded rows."""
+    """One JSON object: every run record by topology (one per seed), and the seeded rows, each
+    with its ``settings`` by command-line name."""
     runs: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         runs.setdefault(record["topology"], []).append(record)
-    return json.dumps({"threshold": threshold, "runs": runs, "rows": seeded_rows(records)})
+    rows = [{**r, "settings": s} for r, s in zip(seeded_rows(records), seeded_settings(records))]
+    return json.dumps({"threshold": threshold, "runs": runs, "rows": rows})
+
+
+def _settings_head(settings: list[dict[str, Any]] | None) -> tuple[str, list[str]]:
+    """A Markdown export's settings line (those every row shares), and the names of those that
+    differ between rows (each gets a column)."""
+    if not settings:
+        return "", []
+    shared, differ = shared_settings(settings)
+    return settings_line(shared) + "\n\n", differ
 
 
 def cell_text(key: str, value: Any) -> str:
@@ -186,44 +240,59 @@ def cell_text(key: str, value: Any) -> str:
     return FORMATS.get(key, "{}").format(value)
 
 
-def to_markdown(rows: list[dict[str, Any]]) -> str:
-    """A GitHub-flavoured Markdown table of the comparison."""
-    lines = ["| " + " | ".join(COLUMNS.values()) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell_text(key, r[key]) for key in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+def to_markdown(rows: list[dict[str, Any]], settings: list[dict[str, Any]] | None = None) -> str:
+    """A GitHub-flavoured Markdown table of the comparison; with ``settings`` (one ``by_option``
+    dict a row) a settings line above it, and a column for each setting that differs."""
+    head, differ = _settings_head(settings)
+    shown = columns(rows)
+    extra = [n for n in differ if n != "topology"]
+    headers = [*shown.values(), *extra]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for i, r in enumerate(rows):
+        own = [setting_text(settings[i].get(n)) for n in extra] if settings else []
+        lines.append("| " + " | ".join([*(cell_text(key, r.get(key)) for key in shown), *own]) + " |")
+    return head + "\n".join(lines) + "\n"
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV with one header line of column keys; shapes written like ``5x1x1``."""
+def to_csv(rows: list[dict[str, Any]], settings: list[dict[str, Any]] | None = None) -> str:
+    """CSV with one header line of column keys, then (with ``settings``) every setting of the
+    row by its command-line name; shapes written like ``5x1x1``."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    lines = []
+    for i, r in enumerate(rows):
+        line = {k: "x".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()}
+        lines.append({**line, **{k: v for k, v in (settings[i] if settings else {}).items() if k not in line}})
+    fields = list(dict.fromkeys([*columns(rows), *(k for line in lines for k in line)]))
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for r in rows:
-        writer.writerow({k: "x".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()})
+    writer.writerows(lines)
     return out.getvalue()
 
 
 def to_json(records: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> str:
-    """One JSON object: each topology's full run record, and the comparison rows."""
+    """One JSON object: each topology's full run record, and the comparison rows, each with its
+    ``settings`` by command-line name."""
     return json.dumps(
         {
             "threshold": threshold,
             "runs": {r["topology"]: r for r in records},
-            "rows": [row(r, threshold) for r in records],
+            "rows": [{**row(r, threshold), "settings": record_settings(r)} for r in records],
         }
     )
 
 
 EXPORTERS: dict[str, Callable[[list[dict[str, Any]], float], str]] = {
-    "md": lambda records, threshold: to_markdown([row(r, threshold) for r in records]),
-    "csv": lambda records, threshold: to_csv([row(r, threshold) for r in records]),
+    "md": lambda records, threshold: to_markdown([row(r, threshold) for r in records],
+                                                 [record_settings(r) for r in records]),
+    "csv": lambda records, threshold: to_csv([row(r, threshold) for r in records],
+                                             [record_settings(r) for r in records]),
     "json": to_json,
 }
 
 
 SEEDED_EXPORTERS: dict[str, Callable[[list[dict[str, Any]], float], str]] = {
-    "md": lambda records, threshold: seeded_markdown(seeded_rows(records)),
-    "csv": lambda records, threshold: seeded_csv(seeded_rows(records)),
+    "md": lambda records, threshold: seeded_markdown(seeded_rows(records), seeded_settings(records)),
+    "csv": lambda records, threshold: seeded_csv(seeded_rows(records), seeded_settings(records)),
     "json": seeded_json,
 }
 

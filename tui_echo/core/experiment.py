@@ -13,7 +13,7 @@ from typing import Any, Callable
 from . import engine, runtime
 from .config import Config
 from .events import Epochs, Event, Listener
-from .record import run_record
+from .record import run_record, validation
 from .runs import RunStore
 from .snapshots import Snapshots
 from .summary import summarize
@@ -96,6 +96,8 @@ def run_experiment(
             predictions=[],
             error=f"loss became {bad} at epoch {watch.epoch}: try a lower learning rate (lr is {config.lr:g})",
         )
+        if record.get("val_history"):  # kept as long as the history, up to the epoch before
+            record.update(validation(record["val_history"][: watch.epoch - 1] + [None]))
     if writer is not None:
         record["id"] = writer.meta["id"]
         kept = record["status"] != "diverged"

@@ -10,11 +10,17 @@ Throughput has one definition: training progress (epochs, counting the steps of 
 way as its fraction) per second of training time over about the last second, compilation and
 pauses left out (a resume starts a fresh window); steps/s is that times the steps per epoch, and
 the ETA is the epochs left over it. Compilation is shown apart, as ``compile_s``.
+
+With validation data the state keeps the latest validation loss and the lowest so far with its
+epoch; the series itself lives in the widgets' arrays (a tuple in a frozen state, copied on every
+event, would cost a copy of every epoch per batch). A run that early stopping ended (``Finished``
+with a ``best_epoch`` and fewer epochs than asked) finished early: it is not a stopped run.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,6 +82,15 @@ class RunState:
     wall_s: float | None = None  # the whole run, compilation included (once finished)
     epochs_per_s: float | None = None  # over the whole run's training time (once finished)
     failure: str = ""
+    val_loss: float | None = None  # the last epoch's validation loss (runs with validation data)
+    best_val: float | None = None  # the lowest validation loss so far
+    best_val_epoch: int | None = None  # its epoch (1-based)
+    best_epoch: int | None = None  # early stopping: the epoch whose weights the model ends with
+
+    @property
+    def stopped_early(self) -> bool:
+        """Early stopping ended the run before the epochs asked for."""
+        return self.best_epoch is not None and 0 < self.epoch < self.total
 
     @property
     def running(self) -> bool:
@@ -117,6 +132,25 @@ def _mark(state: RunState, now: float, epoch: float) -> tuple[tuple[tuple[float,
     return tuple(marks), rate
 
 
+def _validated(state: RunState, first: int, losses: tuple[float, ...] | list[float]) -> dict[str, Any]:
+    """The validation fields after epochs ``first``, ``first + 1``, … had validation losses ``losses``."""
+    best, epoch = state.best_val, state.best_val_epoch
+    for offset, loss in enumerate(losses):
+        if loss is not None and math.isfinite(loss) and (best is None or loss < best):
+            best, epoch = loss, first + offset
+    return {"val_loss": losses[-1], "best_val": best, "best_val_epoch": epoch}
+
+
+def _final_validation(state: RunState, history: tuple[float, ...]) -> dict[str, Any]:
+    """The validation fields from a run's whole validation history (its epochs' events already
+    gave the best so far, unless they carried none)."""
+    if not history:
+        return {}
+    if state.best_val is None:
+        return _validated(state, 1, history)
+    return {"val_loss": history[-1]}
+
+
 def advance(state: RunState, event: Any, now: float) -> RunState:
     """The state after one engine event, received at ``now`` (seconds, any monotonic clock)."""
     busy = state.phase in (Phase.STARTING, Phase.COMPILING)
@@ -132,6 +166,8 @@ def advance(state: RunState, event: Any, now: float) -> RunState:
         if isinstance(event, Epochs):
             changes: dict[str, Any] = {"epoch": event.last, "step": 0,
                                        "loss": event.losses[-1] if event.losses else state.loss}
+            if event.val_losses:
+                changes.update(_validated(state, event.first, event.val_losses))
         else:
             changes = {"epoch": event.epoch - 1, "step": event.step, "steps_per_epoch": event.of}
         moved = replace(state, **changes)
@@ -140,11 +176,12 @@ def advance(state: RunState, event: Any, now: float) -> RunState:
         return moved
     if isinstance(event, Finished):
         phase = Phase.SAVING if state.phase != Phase.STOPPING else state.phase
+        validation = _final_validation(state, event.val_history)
         return replace(state, phase=phase, epoch=len(event.history), wall_s=event.wall_s,
-                       epochs_per_s=event.epochs_per_s,
-                       loss=event.history[-1] if event.history else state.loss)
+                       epochs_per_s=event.epochs_per_s, best_epoch=event.best_epoch,
+                       loss=event.history[-1] if event.history else state.loss, **validation)
     if isinstance(event, Cancelled):
-        return replace(state, epoch=event.epoch)
+        return replace(state, epoch=event.epoch, **_final_validation(state, event.val_history))
     if isinstance(event, Failed):
         return replace(state, failure=event.message)
     return state
@@ -193,6 +230,8 @@ def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
     differs run to run: rates and seconds)."""
     epoch, total, phase = f"{state.epoch:,}", f"{state.total:,}", state.phase
     loss = f" · loss {format_loss(state.loss)}" if state.loss is not None else ""
+    val = f" · val {format_loss(state.val_loss)}" if state.val_loss is not None else ""
+    loss += val
     if phase == Phase.WAITING:
         return "waiting", "loading TensorFlow… training starts as soon as it is ready"
     if phase in (Phase.STARTING, Phase.COMPILING):
@@ -217,7 +256,10 @@ def status(state: RunState, *, timings: bool = True) -> tuple[str, str]:
         timing = ""
         if timings and state.wall_s is not None:
             timing = f" · {state.wall_s:.2f} s · {state.epochs_per_s or 0:,.0f} epochs/s"
-        return "finished", f"finished · final loss {format_loss(state.loss)} · {epoch} epochs{timing}"
+        if state.stopped_early:  # early stopping: not a stopped run, and its weights are the best epoch's
+            return "finished", (f"finished early at epoch {epoch} (best {state.best_epoch:,}) · "
+                                f"final loss {format_loss(state.loss)}{val}{timing}")
+        return "finished", f"finished · final loss {format_loss(state.loss)}{val} · {epoch} epochs{timing}"
     if phase == Phase.STOPPED:
         return "stopped", f"stopped at epoch {epoch} of {total}{loss}"
     if phase == Phase.FAILED:
@@ -236,7 +278,9 @@ def brief(state: RunState) -> str:
         return "compiling"
     if phase in (Phase.TRAINING, Phase.PAUSED, Phase.STOPPING, Phase.SAVING):
         return f"epoch {state.epoch:,}"
-    return "done" if phase == Phase.FINISHED else str(phase)
+    if phase == Phase.FINISHED:
+        return f"early {state.epoch:,}" if state.stopped_early else "done"
+    return str(phase)
 
 
 # --------------------------------------------------------------------------- replay

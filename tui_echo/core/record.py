@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .config import Config
@@ -63,7 +64,22 @@ def run_record(
         )
     if isinstance(final, Failed):
         record["error"] = final.message
+    if not isinstance(final, Failed) and final.val_history:
+        record.update(validation(list(final.val_history)))
+    if isinstance(final, Finished) and final.best_epoch is not None:
+        record["best_epoch"] = final.best_epoch  # early stopping: the epoch whose weights the model keeps
     return record
+
+
+def validation(val_history: list[float | None]) -> dict[str, Any]:
+    """A record's validation fields: each epoch's validation loss, the last, and the lowest."""
+    finite = [v for v in val_history if v is not None and math.isfinite(v)]
+    last = val_history[-1] if val_history else None
+    return {
+        "val_history": val_history,
+        "final_val_loss": last if last is not None and math.isfinite(last) else None,
+        "best_val_loss": min(finite) if finite else None,
+    }
 
 
 def label(record: dict[str, Any]) -> str:

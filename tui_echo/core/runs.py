@@ -418,6 +418,9 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "layers": _is_layers,
     "params": _is_count,
     "final_loss": _is_optional_number,
+    "final_val_loss": _is_optional_number,
+    "best_val_loss": _is_optional_number,
+    "best_epoch": lambda v: _is_int(v) and 1 <= v <= MAX_EPOCHS,  # early stopping's; checked against the history too
     "predictions": _is_numbers,
     "targets": _is_numbers,
     "inputs": _is_numbers,  # a callback run's first sample, when it has one value a step
@@ -557,6 +560,7 @@ class RunInfo:
     cell: str = ""
     lr: float | None = None
     seed: int | None = None
+    final_val_loss: float | None = None  # runs with validation data
 
     @property
     def when(self) -> str:
@@ -567,6 +571,7 @@ class RunInfo:
         """Its cells in a runs table, by column, the same in the CLI and the runs screen."""
         return {
             "id": self.id, "status": self.status, "final loss": format_loss(self.final_loss),
+            "val loss": format_loss(self.final_val_loss),
             "topology": self.topology, "epochs": f"{self.epochs:,}", "task": self.task, "cell": self.cell,
             "lr": "-" if self.lr is None else f"{self.lr:g}", "seed": "-" if self.seed is None else str(self.seed),
             "started": self.when,
@@ -774,7 +779,7 @@ class RunStore:
             except (RunError, OSError) as error:
                 problems.append(f"skipped {self.root / entry.name}: {error}")
                 continue
-            history = run["history"]
+            history, validation = run["history"], run.get("val_history") or []
             runs.append(
                 RunInfo(
                     id=run["id"],
@@ -788,6 +793,7 @@ class RunStore:
                     cell=run["config"].get("cell", ""),
                     lr=run["config"].get("lr"),
                     seed=run["config"].get("seed"),
+                    final_val_loss=validation[-1] if validation else None,
                 )
             )
         return runs, problems
@@ -878,9 +884,12 @@ class RunStore:
             history=losses, id=name, started=meta["started"], status=status, config=meta["config"],
             path=str(self.root / name),
         )
+        _need("best_epoch" not in record or record["best_epoch"] <= len(losses),
+              f"result.json: best_epoch {record.get('best_epoch')} is past the last epoch ({len(losses):,})")
         if "error" in meta and "error" not in record:
             record["error"] = meta["error"]
         record.update({key: meta[key] for key in TAGS if key in meta})
         if validation is not None:
             record["val_history"] = _f32_losses(validation)
+            _need(len(record["val_history"]) <= len(losses), f"{VAL_HISTORY} holds more epochs than {HISTORY}")
         return record

@@ -9,7 +9,7 @@ its ``Config`` field; the CLI options, the form's rows and the refusal messages 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from .cells import CELLS
 from .rules import MAX_SEED, Choice, Flag, FloatRange, IntRange
@@ -80,3 +80,40 @@ def option_name(field: str) -> str:
     """The command-line option for a Config field (the field itself if it has none)."""
     setting = BY_NAME.get(field)
     return setting.option if setting is not None and setting.option else field
+
+
+def by_option(values: dict[str, Any]) -> dict[str, Any]:
+    """Every setting of a config (``Config.to_dict()``) keyed by its command-line name without the
+    dashes, for exports: ``{"topology": ..., "batch-size": 5, "no-shuffle": False, ...}``. A
+    negated flag reads as its option: whether ``--no-shuffle`` was given. A field without an
+    option keeps its own name."""
+    named: dict[str, Any] = {}
+    for field, value in values.items():
+        setting = BY_NAME.get(field)
+        if setting is None or setting.option is None:
+            named[field] = value
+        else:
+            named[setting.option.removeprefix("--")] = (not value) if setting.negated else value
+    return named
+
+
+def shared_settings(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Settings (``by_option`` dicts, one a row) that every row has alike, and the names of those
+    that differ between rows, in spec order."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    shared = {n: rows[0].get(n) for n in names if rows and all(row.get(n) == rows[0].get(n) for row in rows)}
+    return shared, [n for n in names if n not in shared]
+
+
+def settings_line(shared: dict[str, Any]) -> str:
+    """``Settings: task echo · length 5 · … · validation -`` (a Markdown export's first line)."""
+    return "Settings: " + " · ".join(f"{name} {setting_text(value)}" for name, value in shared.items())
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value in a table: ``-`` for none (the default), ``true``/``false`` for a flag."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -51,7 +51,7 @@ from typing import Any, Callable, Iterator
 from . import aggregate, runtime
 from .config import Config, ConfigError
 from .runs import RunStore, default_root, write_atomically
-from .settings import SETTINGS
+from .settings import SETTINGS, by_option, setting_text, settings_line, shared_settings
 
 # The settings a sweep can vary, from the settings spec: CLI name (without --) -> Config field,
 # in grid order. Seeds are --seeds; the engine and batch order are one per sweep.
@@ -403,7 +403,8 @@ def run_ray(
 
 
 def trial_row(trial: Trial, record: dict[str, Any] | None) -> dict[str, Any]:
-    """The JSON object of one trial: its swept settings by CLI name, seed, epochs and results."""
+    """The JSON object of one trial: its swept settings by CLI name, seed, epochs, results
+    (validation ones too when it had validation data), and every setting by CLI name."""
     found = aggregate.results(record) if record else dict.fromkeys(aggregate.METRICS)
     return {
         **trial.settings,
@@ -412,19 +413,24 @@ def trial_row(trial: Trial, record: dict[str, Any] | None) -> dict[str, Any]:
         **found,
         "status": record["status"] if record else "stopped",
         "run_id": record.get("id") if record else None,
+        "settings": by_option(trial.config.to_dict()),
     }
 
 
 def group_rows(sweep: Plan, records: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per setting combination: the settings and each result's stats over its seeds,
-    best (lowest mean final loss) first, with ``vs_best`` (``aggregate.separability``)."""
-    by_settings: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    best (lowest mean final loss) first, with ``vs_best`` (``aggregate.separability``) and every
+    setting by CLI name (``settings``: its first seed's)."""
+    by_settings: dict[str, tuple[Trial, list[dict[str, Any]]]] = {}  # -> its first trial, its records
     for trial in sweep.trials:
         key = json.dumps(trial.settings, sort_keys=True)
-        entry = by_settings.setdefault(key, (trial.settings, []))
+        entry = by_settings.setdefault(key, (trial, []))
         if trial.index in records:
             entry[1].append(records[trial.index])
-    rows = [{**settings, **aggregate.summarize(runs)} for settings, runs in by_settings.values()]
+    rows = [
+        {**first.settings, **aggregate.summarize(runs), "settings": by_option(first.config.to_dict())}
+        for first, runs in by_settings.values()
+    ]
     rows.sort(key=lambda r: (r["final_loss"] is None, r["final_loss"]["mean"] if r["final_loss"] else 0.0))
     for r, label in zip(rows, aggregate.separability(rows)):
         r["vs_best"] = label
@@ -513,14 +519,29 @@ def varying(sweep: Plan) -> list[str]:
 
 GROUP_HEADERS = ("seeds", "final loss (mean ± std)", "final loss (min … max)", "max abs error (mean ± std)",
                  "best epoch (mean ± std)", "vs best")
+# With validation data, after "final loss (min … max)" (``group_headers``).
+VAL_HEADERS = ("final val loss (mean ± std)", "best val loss (mean ± std)")
 
 
-def group_cells(row: dict[str, Any], columns: list[str]) -> list[str]:
-    """A group's cells: its ``columns`` settings, then one per ``GROUP_HEADERS``."""
+def validated(rows: list[dict[str, Any]]) -> bool:
+    """Whether any group had validation data (then its tables show the validation columns)."""
+    return "final_val_loss" in aggregate.metrics(rows)
+
+
+def group_headers(validation: bool) -> tuple[str, ...]:
+    """The result columns of a groups table."""
+    return GROUP_HEADERS[:3] + (VAL_HEADERS if validation else ()) + GROUP_HEADERS[3:]
+
+
+def group_cells(row: dict[str, Any], columns: list[str], validation: bool = False) -> list[str]:
+    """A group's cells: its ``columns`` settings, then one per ``group_headers(validation)``."""
+    val = [aggregate.mean_std_text(row.get("final_val_loss"), ".4e"),
+           aggregate.mean_std_text(row.get("best_val_loss"), ".4e")] if validation else []
     return [str(row[c]) for c in columns] + [
         str(len(row["seeds"])),
         aggregate.mean_std_text(row["final_loss"], ".4e"),
         aggregate.range_text(row["final_loss"], ".4e"),
+        *val,
         aggregate.mean_std_text(row["max_error"], ".3f"),
         aggregate.mean_std_text(row["best_epoch"], ".0f"),
         row["vs_best"] or "-",
@@ -528,18 +549,31 @@ def group_cells(row: dict[str, Any], columns: list[str]) -> list[str]:
 
 
 def groups_markdown(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """The groups as a Markdown table, best first: each result as mean ± std over the seeds."""
-    headers = [*columns, *GROUP_HEADERS]
+    """The groups as a Markdown table, best first: each result as mean ± std over the seeds.
+    Above it a line of the settings every group shares; the settings that differ between groups
+    beyond ``columns`` (a default that follows the topology, say) are columns after the results."""
+    shared, differ = shared_settings([r["settings"] for r in rows if "settings" in r])
+    extra = [n for n in differ if n not in columns]
+    validation = validated(rows)
+    headers = [*columns, *group_headers(validation), *extra]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(group_cells(r, columns)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    lines += ["| " + " | ".join(group_cells(r, columns, validation)
+                                + [setting_text(r["settings"].get(n)) for n in extra]) + " |" for r in rows]
+    head = settings_line(shared) + "\n\n" if rows else ""
+    return head + "\n".join(lines) + "\n"
 
 
 def trials_csv(trials: list[dict[str, Any]]) -> str:
-    """One CSV line per trial, columns as in the JSON ``trials``."""
+    """One CSV line per trial: the columns of the JSON ``trials``, its ``settings`` object spread
+    into one column per setting (those not already a column)."""
+    lines = []
+    for trial in trials:
+        line = {k: v for k, v in trial.items() if k != "settings"}
+        lines.append({**line, **{k: v for k, v in trial.get("settings", {}).items() if k not in line}})
     out = io.StringIO()
-    if trials:
-        writer = csv.DictWriter(out, fieldnames=list(trials[0]), lineterminator="\n")
+    if lines:
+        writer = csv.DictWriter(out, fieldnames=list(dict.fromkeys(k for line in lines for k in line)),
+                                lineterminator="\n")
         writer.writeheader()
-        writer.writerows(trials)
+        writer.writerows(lines)
     return out.getvalue()

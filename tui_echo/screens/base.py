@@ -25,10 +25,11 @@ def declared(kind: type) -> list[Binding]:
 
 def fit_columns(widths: dict[str, int], room: int, priority: tuple[str, ...]) -> list[str]:
     """The columns (in ``priority`` order) whose cells fit whole in ``room`` cells, two of
-    padding each: a number or an ID is shown whole or not at all."""
+    padding each: a number or an ID is shown whole or not at all. A key without a width (a
+    column this table does not have now, such as val loss without validation data) is skipped."""
     chosen, used = [], 0
     for key in priority:
-        if used + widths[key] + 2 <= room:
+        if key in widths and used + widths[key] + 2 <= room:
             chosen.append(key)
             used += widths[key] + 2
     return chosen

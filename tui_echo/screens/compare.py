@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Static
 
 from ..core import aggregate, progress
 from ..core.compare import (
-    COLUMNS, DEFAULT_THRESHOLD, cell_text, configs_for, default_export_folder, export, row,
+    COLUMNS, DEFAULT_THRESHOLD, VAL_COLUMNS, cell_text, columns, configs_for, default_export_folder, export, row,
     seeded_rows, seeds_for, short_header,
 )
 from ..core.config import Config, ConfigError
@@ -46,13 +46,14 @@ NAMES = tuple(TOPOLOGIES)
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
 TIMINGS = ("wall_s", "epochs_per_s")
 # Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
-PRIORITY = ("in", "state", "topology", "final_loss", "params", "max_error", "epoch_below",
+PRIORITY = ("in", "state", "topology", "final_loss", "final_val_loss", "best_epoch", "params", "max_error", "epoch_below",
             "epochs_per_s", "wall_s", "lstm_params", "head_params", "x_shape", "y_shape")
 # Over several seeds: each result as mean ± std (``_range``: min … max), and how the row stands
 # against the best; headers, then which columns a narrow table keeps first.
-SEEDED_HEADERS = {"final_loss": "loss mean ± std", "vs_best": "vs best", "max_error": "max err ± std",
-                  "best_epoch": "best ep ± std", "final_loss_range": "loss min … max", "params": "params"}
-SEEDED_PRIORITY = ("in", "state", "topology", "final_loss", "vs_best", "max_error", "best_epoch",
+SEEDED_HEADERS = {"final_loss": "loss mean ± std", "final_val_loss": "val mean ± std", "vs_best": "vs best",
+                  "max_error": "max err ± std", "best_epoch": "best ep ± std", "final_loss_range": "loss min … max",
+                  "params": "params"}
+SEEDED_PRIORITY = ("in", "state", "topology", "final_loss", "final_val_loss", "vs_best", "max_error", "best_epoch",
                    "final_loss_range", "params")
 # Words, not colours, so NO_COLOR and --ascii keep them: "~best" is within the seeds' spread of
 # the best row (``aggregate.separability``: not separable).
@@ -154,7 +155,8 @@ class CompareScreen(LeanScreen):
             return
         self.records, self.predictions, self.error = {}, {}, ""
         self.trained, self.run_seeds = names, self.seeds
-        if self.sort_key not in self._headers():  # a column of the other table (one seed / several)
+        every = SEEDED_HEADERS if self.seeds > 1 else {**COLUMNS, **VAL_COLUMNS}
+        if self.sort_key not in every:  # a column of the other table (one seed / several)
             self.sort_key = None
         seeds = [seeds_for(c.seed, self.seeds) for c in configs]  # (the seed count is checked in action_seeds)
         self.progress = {c.topology: RunState(total=c.epochs) for c in configs}
@@ -363,18 +365,24 @@ class CompareScreen(LeanScreen):
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
     def _headers(self) -> dict[str, str]:
-        """The result columns' headers: over seeds, or of one seed."""
-        return SEEDED_HEADERS if self.run_seeds > 1 else {k: short_header(k) for k in COLUMNS}
+        """The result columns' headers: over seeds, or of one seed; the validation ones only when
+        a run had validation data (so the table without them keeps its columns)."""
+        records = [r for n in self.trained for r in self.records.get(n, [])]
+        if self.run_seeds > 1:
+            validation = any(r.get("val_history") for r in records)
+            return {k: h for k, h in SEEDED_HEADERS.items() if k != "final_val_loss" or validation}
+        rows = [row(r, self.threshold) for r in records if r.get("layers")]
+        return {k: short_header(k) for k in columns(rows)}
 
     def _cells(self, name: str, cells: dict[str, Any]) -> dict[str, Any]:
         """One seed: the row's cells by ``COLUMNS`` into ``cells``; returns its values (to sort by)."""
         record = (self.records.get(name) or [None])[0]
         values = row(record, self.threshold) if record and record.get("layers") else {"topology": name}
         deterministic = getattr(self.app, "deterministic", False)
-        for key in COLUMNS:
+        for key in self._headers():
             if key in TIMINGS and deterministic and key in values:
                 cells[key] = "-"
-            elif key == "final_loss":  # as the lab and the CLI write it: 1.1102e-17, never 0.000
+            elif key in ("final_loss", "final_val_loss"):  # as the lab and the CLI write it: 1.1102e-17, never 0.000
                 cells[key] = format_loss(values.get(key))
             else:
                 cells[key] = cell_text(key, values.get(key))
@@ -387,13 +395,14 @@ class CompareScreen(LeanScreen):
         cells["topology"] = name
         cells["final_loss"] = aggregate.mean_std_text(entry("final_loss"), ".2e")
         cells["final_loss_range"] = aggregate.range_text(entry("final_loss"), ".2e")
+        cells["final_val_loss"] = aggregate.mean_std_text(entry("final_val_loss"), ".2e")
         cells["max_error"] = aggregate.mean_std_text(entry("max_error"), ".3f")
         cells["best_epoch"] = aggregate.mean_std_text(entry("best_epoch"), ".0f")
         cells["params"] = str(seeded.get("params", "-"))
         label = seeded.get("vs_best")
         cells["vs_best"] = Text(VS_BEST[label], style="bold" if label == aggregate.NOT_SEPARABLE else "") if label else "-"
         order = {aggregate.BEST: 0, aggregate.NOT_SEPARABLE: 1, aggregate.SEPARABLE: 2}
-        values = {m: (entry(m) or {}).get("mean") for m in aggregate.METRICS}
+        values = {m: (entry(m) or {}).get("mean") for m in (*aggregate.METRICS, *aggregate.VAL_METRICS)}
         return {**values, "final_loss_range": values["final_loss"], "params": seeded.get("params"),
                 "vs_best": order.get(label), "topology": cells["topology"]}
 

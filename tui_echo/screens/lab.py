@@ -438,8 +438,8 @@ class LabScreen(ReplayControls, LeanScreen):
             state = progress.advance(state, event, now)
             if isinstance(event, Epochs):
                 self.history.extend(event.losses)
-                chart.extend(event.losses)
-                log.add_epochs(event.losses)
+                chart.extend(event.losses, event.val_losses)
+                log.add_epochs(event.losses, event.val_losses)
             elif isinstance(event, Predictions):
                 predictions = event
             elif isinstance(event, Compiling):
@@ -449,10 +449,17 @@ class LabScreen(ReplayControls, LeanScreen):
             elif isinstance(event, Finished):
                 length = self.run_config.length if self.run_config else len(event.targets)
                 self._show_predictions(event.predictions[:length], len(event.history))
-                notes = [f"finished: {len(event.history):,} epochs"]
+                early = event.best_epoch is not None and len(event.history) < state.total
+                notes = [f"{'finished early' if early else 'finished'}: {len(event.history):,} epochs"]
                 if not deterministic:
                     notes.append(f"{event.wall_s:.2f} s · {event.epochs_per_s:,.0f} epochs/s")
                 notes.append(f"final loss {format_loss(event.history[-1])}" if event.history else "no epochs")
+                if event.val_history:
+                    notes.append(f"final val {format_loss(event.val_history[-1])}")
+                if event.best_epoch is not None:  # early stopping: the weights kept are this epoch's
+                    notes.append(f"kept epoch {event.best_epoch:,} (best)")
+                    chart.mark_best(event.best_epoch)
+                    log.mark_best(event.best_epoch)
                 log.add_notes(notes)
             elif isinstance(event, Cancelled):
                 log.add_notes([f"stopped after {event.epoch:,} epochs"])

@@ -30,7 +30,7 @@ from .side_by_side import MAX_RUNS, SideBySide
 from .replay import REPLAY_ACTIONS, REPLAY_BINDINGS, ReplayControls
 
 
-RUN_COLUMNS = ("id", "status", "final loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
+RUN_COLUMNS = ("id", "status", "final loss", "val loss", "topology", "epochs", "task", "cell", "lr", "seed", "started")
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -96,7 +96,8 @@ class RunView(ReplayControls, LeanScreen):
         chart = self.query_one(LossChart)
         chart.border_title = "Loss (log scale)"
         chart.reset(len(history))
-        chart.extend(history)
+        chart.extend(history, record.get("val_history") or ())
+        chart.mark_best(record.get("best_epoch"))
         chart.flush()
         table = self.query_one(PredictionTable)
         table.border_title = "Predictions"
@@ -248,8 +249,10 @@ class RunsScreen(LeanScreen):
         runs, problems = self.store.scan() if self.store is not None else ([], [])
         self.selected = [run_id for run_id in self.selected if any(run.id == run_id for run in runs)]
         rows = [run.cells() for run in runs]
-        widths = {key: max([len(key), *(len(row[key]) for row in rows)]) for key in RUN_COLUMNS}
-        keys = fit_columns(widths, (table.size.width or self.app.size.width) - 2, RUN_COLUMNS)
+        validated = any(run.final_val_loss is not None for run in runs)
+        columns = tuple(key for key in RUN_COLUMNS if key != "val loss" or validated)  # only when a run has it
+        widths = {key: max([len(key), *(len(row[key]) for row in rows)]) for key in columns}
+        keys = fit_columns(widths, (table.size.width or self.app.size.width) - 2, columns)
         table.clear(columns=True)
         for key in keys:
             table.add_column(key, key=key, width=widths[key])

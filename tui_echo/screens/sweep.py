@@ -36,7 +36,7 @@ from .compare import VS_BEST
 FIELDS = ("topology", "cell", "units", "lr", "seeds", "more")
 GRID_FIELDS = FIELDS[:4]
 MORE_EXAMPLE = "layers=1,2 epochs=500,1000"
-RESULTS = {"final_loss": "loss mean ± std", "vs_best": "vs best", "seeds": "seeds",
+RESULTS = {"final_loss": "loss mean ± std", "final_val_loss": "val mean ± std", "vs_best": "vs best", "seeds": "seeds",
            "max_error": "max err ± std", "best_epoch": "best ep ± std", "final_loss_range": "loss min … max"}
 # The UI keeps a core: the workers take the rest.
 WORKERS = max(1, (os.cpu_count() or 2) - 1)
@@ -52,8 +52,8 @@ def defaults(config: Config) -> dict[str, str]:
 def sort_value(row: dict[str, Any], key: str) -> Any:
     """What a group sorts by in column ``key``: a mean, the lowest loss for the range, the seed count,
     best before ~best before worse, or the setting itself; None (last) when it has none."""
-    if key in aggregate.METRICS:
-        return (row[key] or {}).get("mean")
+    if key in aggregate.METRICS or key in aggregate.VAL_METRICS:
+        return (row.get(key) or {}).get("mean")
     if key == "final_loss_range":
         return (row["final_loss"] or {}).get("min")
     if key == "seeds":
@@ -277,6 +277,8 @@ class SweepScreen(LeanScreen):
         """The visible groups in the columns that fit, whole."""
         table = self.query_one("#sweep-table", DataTable)
         seeds = len(self.ran.seeds) if self.ran is not None else 0
+        validation = sweep.validated(self.groups())  # the val column only when a trial had validation data
+        results = {k: h for k, h in RESULTS.items() if k != "final_val_loss" or validation}
         lines = []
         for r in self.visible():
             label = r["vs_best"]
@@ -288,9 +290,10 @@ class SweepScreen(LeanScreen):
                 "max_error": aggregate.mean_std_text(r["max_error"], ".3f"),
                 "best_epoch": aggregate.mean_std_text(r["best_epoch"], ".0f"),
                 "final_loss_range": aggregate.range_text(r["final_loss"], ".2e"),
+                "final_val_loss": aggregate.mean_std_text(r.get("final_val_loss"), ".2e"),
             })
             lines.append((json.dumps({n: r[n] for n in settings}, sort_keys=True), cells))
-        headers = {**{name: name for name in settings}, **RESULTS}
+        headers = {**{name: name for name in settings}, **results}
         headers = {k: h + (" v" if k == self.sort_key else "") for k, h in headers.items()}
         widths = {k: max([len(h), *(len(str(c[k])) for _, c in lines)]) for k, h in headers.items()}
         room = (table.size.width or self.app.size.width) - 2

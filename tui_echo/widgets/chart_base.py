@@ -51,6 +51,7 @@ class Glyphs:
     cells: tuple[str, ...]
     cursor: str
     marks: tuple[str, ...]
+    best: str  # the x axis' mark under the epoch early stopping kept
 
     def gutter(self, label: str | None) -> str:
         """The y axis's column for one row: a label and tick, or the plain rule."""
@@ -63,8 +64,8 @@ class Glyphs:
         return " " * (LABEL_WIDTH - 1) + self.corner + (left + middle + right)[:cols]
 
 
-UNICODE = Glyphs("┤", "│", "└", "━━", tuple(chr(0x2800 + bits) for bits in range(256)), "│", ("●", "+", "○", "×", "■", "◇"))
-ASCII = Glyphs("+", "|", "+", "--", tuple(_ascii_cell(bits) for bits in range(256)), ":", ("*", "+", "o", "x", "#", "%"))
+UNICODE = Glyphs("┤", "│", "└", "━━", tuple(chr(0x2800 + bits) for bits in range(256)), "│", ("●", "+", "○", "×", "■", "◇"), "▲")
+ASCII = Glyphs("+", "|", "+", "--", tuple(_ascii_cell(bits) for bits in range(256)), ":", ("*", "+", "o", "x", "#", "%"), "^")
 
 
 def glyphs_for(widget: Widget) -> Glyphs:

@@ -7,6 +7,10 @@ which is what key presses waited behind). This pane keeps the losses in one grow
 formats only the rows on screen, and never changes its size: while following the end it draws
 the last rows; scrolled up (↑ ↓ pgup pgdn home, or the mouse wheel) it stays put, and ``end``
 follows again. Every epoch stays readable.
+
+With validation data each line has the validation loss after the loss; lines keep as many
+digits as the pane's width allows (the compact lab's log is 21 columns wide), and the epoch
+that early stopping kept is marked ``← best``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,28 @@ from textual.widget import Widget
 LINE_WIDTH = 17  # "999999 1.2345e-03"
 
 
-def epoch_line(epoch: int, loss: float) -> str:
-    """``  1000 1.2602e-03``: 17 columns, so it fits the narrow pane of an 80-column terminal."""
-    return f"{epoch:>6} {loss:.4e}"
+def epoch_line(epoch: int, loss: float, val: float | None = None, width: int = LINE_WIDTH, digits: int = 6) -> str:
+    """``  1000 1.2602e-03``: 17 columns, so it fits the narrow pane of an 80-column terminal.
+
+    With a validation loss, ``  1000 1.2602e-03 1.3105e-03`` when ``width`` allows, else with
+    fewer decimals (down to one) and the epoch column only as wide as ``digits``."""
+    if val is None:
+        return f"{epoch:>6} {loss:.4e}"
+    for decimals in (4, 3, 2, 1):
+        for column in (6, digits):
+            line = f"{epoch:>{column}} {loss:.{decimals}e} {val:.{decimals}e}"
+            if len(line) <= width:
+                return line
+    return line
+
+
+def _room(values: np.ndarray, count: int, needed: int) -> np.ndarray:
+    """``values`` (its first ``count`` kept), grown if it holds fewer than ``needed``."""
+    if needed <= len(values):
+        return values
+    grown = np.empty(max(needed, 2 * len(values), 1024), dtype=np.float64)
+    grown[:count] = values[:count]
+    return grown
 
 
 class EpochLog(Widget, can_focus=True):
@@ -48,7 +71,10 @@ class EpochLog(Widget, can_focus=True):
         self.head: list[str] = []  # notes before the first epoch
         self.tail: list[str] = []  # notes after the last
         self._losses = np.empty(1024, dtype=np.float64)
+        self._val = np.empty(0, dtype=np.float64)  # validation losses, when the run has them
         self._count = 0
+        self._val_count = 0
+        self.best_epoch: int | None = None  # the epoch early stopping kept, marked
         self._dirty = False
         self.top: int | None = None  # first line shown while scrolled up; None follows the end
         self._style = Style()
@@ -73,6 +99,13 @@ class EpochLog(Widget, can_focus=True):
     def clear(self) -> None:
         """Empty the log and follow the end again."""
         self.head, self.tail, self._count, self.top = [], [], 0, None
+        self._val_count, self.best_epoch = 0, None
+        self.border_title = "Epochs · loss"
+        self._changed()
+
+    def mark_best(self, epoch: int | None) -> None:
+        """Mark epoch ``epoch`` (1-based) as the one early stopping kept."""
+        self.best_epoch = epoch
         self._changed()
 
     def add_notes(self, notes: Sequence[str]) -> None:
@@ -81,16 +114,21 @@ class EpochLog(Widget, can_focus=True):
             (self.tail if self._count else self.head).extend(notes)
             self._changed()
 
-    def add_epochs(self, losses: Sequence[float]) -> None:
-        """Append epochs' losses (epoch numbers continue from the last)."""
+    def add_epochs(self, losses: Sequence[float], val_losses: Sequence[float] = ()) -> None:
+        """Append epochs' losses, and with validation data the same epochs' validation losses
+        (epoch numbers continue from the last)."""
         if not len(losses):
             return
         needed = self._count + len(losses)
-        if needed > len(self._losses):
-            grown = np.empty(max(needed, 2 * len(self._losses)), dtype=np.float64)
-            grown[: self._count] = self._losses[: self._count]
-            self._losses = grown
+        self._losses = _room(self._losses, self._count, needed)
         self._losses[self._count : needed] = losses
+        if len(val_losses):
+            if not self._val_count:
+                self.border_title = "Epoch · loss · val"  # fits the compact lab's log
+            self._val = _room(self._val, self._val_count, self._val_count + len(val_losses))
+            self._val[self._val_count : self._val_count + len(val_losses)] = [
+                np.nan if v is None else v for v in val_losses]
+            self._val_count += len(val_losses)
         self._count = needed
         self._changed()
 
@@ -174,7 +212,13 @@ class EpochLog(Widget, can_focus=True):
         if index < head:
             return self.head[index]
         if index < head + count:
-            return epoch_line(index - head + 1, float(self._losses[index - head]))
+            epoch = index - head + 1
+            val = float(self._val[epoch - 1]) if epoch <= self._val_count else None
+            width = self.content_size.width or LINE_WIDTH
+            line = epoch_line(epoch, float(self._losses[epoch - 1]), val, width, len(f"{count}"))
+            if epoch == self.best_epoch:
+                line += next((mark for mark in (" ← best", " ←") if len(line) + len(mark) <= width), "")
+            return line
         index -= head + count
         return self.tail[index] if index < len(self.tail) else ""
 
