@@ -274,6 +274,7 @@ def frame(series: Series, held: int) -> Windows:
         "rows": table.rows,
         "columns": [names[i] for i in series.inputs],
         "target": series.target_text,
+        "window": length,
         "windows": count,
         "validation_windows": held,
         "unused_rows": table.rows - rows - (1 if series.target == "next" else 0),

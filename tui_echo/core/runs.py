@@ -420,6 +420,7 @@ DATA_FIELDS: dict[str, Callable[[Any], bool]] = {
     "rows": _is_count,
     "columns": lambda v: isinstance(v, list) and len(v) <= 10_000 and all(_is_text(c) for c in v),
     "target": _is_text,
+    "window": _is_count,
     "windows": _is_count,
     "validation_windows": _is_count,
     "unused_rows": _is_count,
