@@ -43,6 +43,8 @@ class Table:
     first_line: int  # the file line of the first data row (2 after a header)
     bad: tuple[tuple[int, str] | None, ...]  # per column: its first cell that is not a number (line, text)
     rows: int
+    delimiter: str
+    header: bool
 
     def column_text(self, index: int) -> str:
         """How a message names a column: its header name, else its 1-based number."""
@@ -167,7 +169,7 @@ def _parse(path: str) -> Table:
             values[row_index] = value
         columns.append(values if first_bad is None else None)
         bad.append(first_bad)
-    return Table(path, names, tuple(columns), data[0][0], tuple(bad), len(data))
+    return Table(path, names, tuple(columns), data[0][0], tuple(bad), len(data), delimiter, header)
 
 
 def _column(table: Table, word: str, setting: str) -> int:
@@ -283,3 +285,38 @@ def frame(series: Series, held: int) -> Windows:
         "std": {names[i]: std[i] for i in used},
     }
     return Windows(inputs.astype(np.float32), targets.astype(np.float32), description)
+
+
+def code(series: Series, description: dict[str, Any]) -> str:
+    """Numpy statements that read ``series``'s file again and make the same ``inputs`` and
+    ``targets`` as ``frame`` (the statistics are the lab's, written in): for exported scripts."""
+    table, length = series.table, series.length
+    used = tuple(dict.fromkeys((*series.inputs, series.target_column)))
+    mean = {i: description["mean"][table.names[i]] for i in used}
+    std = {i: description["std"][table.names[i]] for i in used}
+    source, k = series.target_column, series.shift
+    targets = {
+        "next": "targets = z(target, 1, count * length + 1).reshape(count, length)",
+        "delay": "echo = z(target, 0, count * length).reshape(count, length)\n"
+                 f"targets = np.zeros_like(echo)\ntargets[:, {k}:] = echo[:, : length - {k}]",
+    }.get(series.target, "targets = z(target, 0, count * length).reshape(count, length)")
+    names = ", ".join(table.names[i] for i in series.inputs)
+    return f"""import csv
+
+path, length, count = {description["file"]!r}, {length}, {series.windows}
+columns, target = {list(series.inputs)}, {source}  # 0-based: {names}; target {series.target_text}
+# each column's mean and standard deviation over the training rows, as the lab computed them
+mean, std = {mean!r}, {std!r}
+with open(path, encoding="utf-8-sig", newline="") as file:
+    rows = [row for row in csv.reader(file, delimiter={table.delimiter!r}) if any(cell.strip() for cell in row)]
+rows = rows[{1 if table.header else 0}:]
+
+
+def z(index, start, stop):
+    values = np.array([float(row[index]) for row in rows[start:stop]])
+    return (values - mean[index]) / std[index]
+
+
+inputs = np.stack([z(i, 0, count * length) for i in columns], axis=-1).reshape(count, length, len(columns))
+{targets}
+inputs, targets = inputs.astype(np.float32), targets.astype(np.float32)"""
