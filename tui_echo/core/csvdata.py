@@ -118,6 +118,10 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _too_many(path: str) -> str:
+    return f"{path}: has more than {MAX_ROWS:,} rows of data; the limit is {MAX_ROWS:,}"
+
+
 def _parse(path: str) -> Table:
     try:
         with open(os.path.expanduser(path), encoding="utf-8-sig", newline="") as file:
@@ -137,7 +141,7 @@ def _parse(path: str) -> Table:
                 continue  # blank lines carry no time step
             rows.append((reader.line_num, [cell.strip() for cell in row]))
             if len(rows) > MAX_ROWS + 1:  # (a header and the limit): stop reading here
-                raise ConfigError("data", f"{path}: has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}")
+                raise ConfigError("data", _too_many(path))
     except csv.Error as error:
         raise ConfigError("data", f"{path}: row {reader.line_num}: {error}") from None
     if not rows:
@@ -150,7 +154,7 @@ def _parse(path: str) -> Table:
     if not data:
         raise ConfigError("data", f"{path}: has a header but no rows of data")
     if len(data) > MAX_ROWS:
-        raise ConfigError("data", f"{path}: has {len(data):,} rows; the limit is {MAX_ROWS:,}")
+        raise ConfigError("data", _too_many(path))
     for line, row in data:
         if len(row) != width:
             raise ConfigError(
