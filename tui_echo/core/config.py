@@ -30,6 +30,7 @@ RANDOM_TASK_UNITS = 64
 # Batch size is checked against the problem's sample count, so it has no rule of its own.
 RULES: dict[str, IntRange | FloatRange | Choice | Flag | Text] = {s.name: s.rule for s in SETTINGS if s.rule is not None}
 OPTIONAL = frozenset(s.name for s in SETTINGS if s.optional)
+FILE_SETTINGS = ("data", "columns", "target")  # the csv task's
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Config:
         other tasks take no file."""
         task = TASKS[self.task]
         if not task.data:
-            for name in ("data", "columns", "target"):
+            for name in FILE_SETTINGS:
                 if getattr(self, name):
                     raise ConfigError(name, f"is read by the csv task only (the task is {self.task})")
         elif not self.data:
@@ -266,5 +267,7 @@ class Config:
         return replace(train, X_val=validation.X, y_val=validation.y)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, for JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain values, for JSON. The csv task's own settings only when set, so other runs'
+        records (and every list of their settings) stay as they were."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if not (k in FILE_SETTINGS and v is None)}
