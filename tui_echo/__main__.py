@@ -36,7 +36,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             action = "store_false" if setting.negated else "store_true"
             parser.add_argument(setting.option, dest=setting.name, action=action, help=setting.help)
         else:
-            parser.add_argument(setting.option, dest=setting.name, help=setting.help)
+            parser.add_argument(setting.option, *setting.aliases, dest=setting.name, help=setting.help)
     _add_common(parser)
 
 

@@ -28,6 +28,7 @@ from .core.compare import EXPORTERS, SEEDED_EXPORTERS, SEEDED_FORMATS, SEEDED_HE
 from .core.compare import seeded_rows
 from .core.compare import compare as compare_topologies
 from .core.experiment import run_experiment
+from .core.explain import data_lines
 from .core.formatting import format_bytes, format_duration, format_loss
 from .core.inspect import InspectError
 from .core.replay import run_at_epoch
@@ -101,6 +102,13 @@ def afford(config: Config, *, as_json: bool, dry_run: bool) -> int | None:
     return 0 if dry_run else None
 
 
+def data_table(description: dict[str, Any]) -> str:
+    """A csv run's data in words, with its X and y shapes."""
+    lines = data_lines(description)
+    x_shape, y_shape = (" x ".join(str(v) for v in description[k]) for k in ("x_shape", "y_shape"))
+    return "\n".join([*lines, f"X {x_shape} -> y {y_shape} (training)"])
+
+
 def predictions_table(record: dict[str, Any]) -> Table:
     """Step, input, target, predicted value and absolute error, as the tutorial prints them."""
     targets, predictions = first_sequence(record)  # random tasks and callback samples have many
@@ -130,6 +138,8 @@ def run(config: Config, *, as_json: bool, runs_dir: Path | None = None) -> int:
     show_progress = not as_json and out.is_terminal
     with Interrupt() as interrupt:
         if not as_json:
+            if config.data_description is not None:
+                out.print(data_table(config.data_description), markup=False)
             out.print(render(summarize(engine.build_model(config))))
         progress = Progress(
             BarColumn(bar_width=20),
@@ -221,8 +231,7 @@ def side_by_side(records: list[dict[str, Any]]) -> Table:
     table = Table(title="Predictions", title_justify="left")
     for name in ("step", "input", "target", *(r["topology"] for r in records)):
         table.add_column(name, justify="right")
-    config = Config(**records[0]["config"])
-    for step, (x, target) in enumerate(zip(config.first_sequence[0], records[0]["targets"])):
+    for step, (x, target) in enumerate(zip(first_inputs(records[0]) or [], records[0]["targets"])):
         cells = [f"{r['predictions'][step]:.3f}" if r["predictions"] else "-" for r in records]
         table.add_row(str(step), f"{x:.3f}", f"{target:.3f}", *cells)
     return table
@@ -366,6 +375,8 @@ def runs(runs_dir: Path | None, command: str | None, ids: list[str], *, as_json:
         sys.stdout.write(json.dumps(record) + "\n")
         return 0
     out.print(f"run {record['id']} · {label(record)} · {record['status']} · {record['path']}", markup=False)
+    if record.get("data"):
+        out.print(data_table(record["data"]), markup=False)
     if record.get("layers"):
         out.print(render(summary_from_record(record)))
     if record.get("predictions"):

@@ -94,7 +94,8 @@ def first_epoch_below(history: list[float], threshold: float) -> int | None:
 
 def row(record: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
     """One comparison row from a run record."""
-    x_shape, y_shape = Config(**record["config"]).shapes
+    data = record.get("data")  # a csv run's shapes are saved: its file may have changed since
+    x_shape, y_shape = (data["x_shape"], data["y_shape"]) if data else Config(**record["config"]).shapes
     layers = record["layers"]
     errors = [abs(p - t) for p, t in zip(record["predictions"], record["targets"])]
     extra = {}

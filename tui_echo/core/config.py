@@ -18,7 +18,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .rules import MAX_SEED, THOUSANDS, Choice, ConfigError, Flag, FloatRange, IntRange  # noqa: F401 (re-exported)
+from . import csvdata
+from .rules import MAX_SEED, THOUSANDS, Choice, ConfigError, Flag, FloatRange, IntRange, Text  # noqa: F401 (re-exported)
 from .settings import BY_NAME, ENGINES, SETTINGS  # noqa: F401 (re-exported)
 from .tasks import TASKS
 from .topologies import Problem, Topology, TOPOLOGIES
@@ -27,8 +28,9 @@ from .topologies import Problem, Topology, TOPOLOGIES
 # parameter LSTM at length 1,000; 64 units learn every random task here at its default sizes.
 RANDOM_TASK_UNITS = 64
 # Batch size is checked against the problem's sample count, so it has no rule of its own.
-RULES: dict[str, IntRange | FloatRange | Choice | Flag] = {s.name: s.rule for s in SETTINGS if s.rule is not None}
+RULES: dict[str, IntRange | FloatRange | Choice | Flag | Text] = {s.name: s.rule for s in SETTINGS if s.rule is not None}
 OPTIONAL = frozenset(s.name for s in SETTINGS if s.optional)
+FILE_SETTINGS = ("data", "columns", "target")  # the csv task's
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Config:
     engine: str = "fast"
     shuffle: bool = True
     validation: float | None = None  # the share of sequences held out (the last ones, in order); None: none
+    data: str | None = None  # a CSV file's path, for the csv task
+    columns: str | None = None  # its input columns (names or 1-based numbers); None: every numeric one
+    target: str | None = None  # next (default), same, delay:K or a column
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> "Config":
@@ -65,6 +70,12 @@ class Config:
             if value is None or (name in OPTIONAL and value == ""):
                 continue
             parsed[name] = RULES[name].parse(name, value) if name in RULES else value
+            if isinstance(RULES.get(name), Text) and not parsed[name]:
+                del parsed[name]  # blank text: the default, as an empty field
+        if parsed.get("data"):
+            parsed.setdefault("task", "csv")  # a file given is a file to train on
+        # The file first: every count below (windows, samples) is read from it.
+        cls(**{**parsed, "delay": 1, "batch_size": None, "validation": None}).check_data()
         # These ranges depend on other fields, so they are checked once those are known.
         if "delay" in parsed:
             config = cls(**{**parsed, "delay": 1, "batch_size": None})
@@ -92,6 +103,7 @@ class Config:
         if found:
             return found
         try:
+            self.check_data()
             self.delay_range.parse("delay", self.delay)
             self.check_validation()
             if self.batch_size is not None:
@@ -104,6 +116,24 @@ class Config:
     def delay_range(self) -> IntRange:
         """k must leave at least one step to echo; only the delay task uses it."""
         return IntRange(1, max(1, self.length - 1)) if self.task == "delay" else IntRange(1, 1000)
+
+    def check_data(self) -> None:
+        """The csv task needs a readable file whose columns and target make at least one window;
+        other tasks take no file."""
+        task = TASKS[self.task]
+        if not task.data:
+            for name in FILE_SETTINGS:
+                if getattr(self, name):
+                    raise ConfigError(name, f"is read by the csv task only (the task is {self.task})")
+        elif not self.data:
+            raise ConfigError("data", "is needed by the csv task: the path of a CSV file")
+        else:
+            self.series  # noqa: B018 - reading and selecting raise the ConfigError
+
+    @property
+    def series(self) -> csvdata.Series:
+        """The csv task's file, columns and target, checked (the file is parsed once per version)."""
+        return csvdata.select(self.data or "", self.columns, self.target, self.length)
 
     def check_validation(self) -> None:
         """A split needs at least two sequences: one to train on, one to validate on."""
@@ -143,7 +173,7 @@ class Config:
         resolved = replace(
             self,
             sequences=self.sequences or task.default_sequences,
-            units=self.units or (min(self.length, RANDOM_TASK_UNITS) if task.random else self.length),
+            units=self.units or (min(self.length, RANDOM_TASK_UNITS) if task.many else self.length),
             epochs=self.epochs or task.default_epochs or topology.default_epochs,
             batch_size=batch,
             lr=self.lr or task.default_lr,
@@ -159,9 +189,17 @@ class Config:
 
     @property
     def sequence_count(self) -> int:
-        """How many sequences the task makes (tasks on one fixed sequence ignore ``sequences``)."""
+        """How many sequences the task makes (tasks on one fixed sequence ignore ``sequences``; a
+        CSV makes one per whole window)."""
         task = TASKS[self.task]
+        if task.data:
+            return self.series.windows
         return (self.sequences or task.default_sequences) if task.random else 1
+
+    @property
+    def features(self) -> int:
+        """Input values per timestep: one, or one per chosen CSV column."""
+        return len(self.series.inputs) if TASKS[self.task].data else 1
 
     @property
     def samples(self) -> int:
@@ -173,14 +211,45 @@ class Config:
         """X's and y's training shapes (validation sequences left out), by arithmetic (the data set
         is not drawn)."""
         topology, train = self.topology_entry, self.sequence_count - self.validation_sequences
-        return topology.x_shape(train, self.length), topology.y_shape(train, self.length)
+        return topology.x_shape(train, self.length, self.features), topology.y_shape(train, self.length)
 
     @cached_property
     def first_sequence(self) -> tuple[np.ndarray, np.ndarray]:
-        """The first sequence's inputs and targets, drawn alone (every task draws row by row, so
-        it equals ``problem.inputs[0]``, ``problem.targets[0]``; tested)."""
-        inputs, targets = TASKS[self.task].make(self.length, 1, self.seed, self.delay)
-        return inputs[0], targets[0]
+        """The first sequence's inputs (its first feature) and targets, drawn alone (every task
+        draws row by row, so it equals ``problem.inputs[0]``, ``problem.targets[0]``; tested)."""
+        inputs, targets = self.sequence(0)
+        return inputs[:, 0], targets
+
+    def sequence(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sequence ``index``'s inputs (length, features) and targets (length,), validation ones
+        included; the first is drawn alone."""
+        if index == 0 and not TASKS[self.task].data:
+            inputs, targets = TASKS[self.task].make(self.length, 1, self.seed, self.delay)
+            return inputs[0][:, None], targets[0]
+        inputs, targets = self.sequences_all
+        return inputs[index], targets[index]
+
+    @cached_property
+    def windows(self) -> csvdata.Windows:
+        """The csv task's windows, normalised with its training rows' statistics."""
+        return csvdata.frame(self.series, self.validation_sequences)
+
+    @property
+    def data_description(self) -> dict[str, Any] | None:
+        """How the csv task's data was made (file, columns, target, windows, normalisation), with
+        X's and y's shapes; None for the other tasks."""
+        if not TASKS[self.task].data:
+            return None
+        x_shape, y_shape = self.shapes
+        return {**self.windows.description, "x_shape": list(x_shape), "y_shape": list(y_shape)}
+
+    @cached_property
+    def sequences_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every sequence's inputs (sequences, length, features) and targets (sequences, length)."""
+        if TASKS[self.task].data:
+            return self.windows.inputs, self.windows.targets
+        inputs, targets = TASKS[self.task].make(self.length, self.sequence_count, self.seed, self.delay)
+        return inputs[..., None], targets
 
     @property
     def topology_entry(self) -> Topology:
@@ -189,7 +258,7 @@ class Config:
     @cached_property
     def problem(self) -> Problem:
         """This config's training tensors (numpy; drawn on first use, then kept)."""
-        inputs, targets = TASKS[self.task].make(self.length, self.sequence_count, self.seed, self.delay)
+        inputs, targets = self.sequences_all
         held = self.validation_sequences
         if not held:
             return self.topology_entry.problem(inputs, targets)
@@ -198,5 +267,7 @@ class Config:
         return replace(train, X_val=validation.X, y_val=validation.y)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, for JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain values, for JSON. The csv task's own settings only when set, so other runs'
+        records (and every list of their settings) stay as they were."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if not (k in FILE_SETTINGS and v is None)}

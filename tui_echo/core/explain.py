@@ -1,5 +1,6 @@
-"""The explainer's facts: shapes through the network, parameter counts written out, and a live
-check that ``TimeDistributed(Dense)`` and ``Dense`` on 3-D input compute the same thing.
+"""The explainer's facts: shapes through the network, parameter counts written out, a live check
+that ``TimeDistributed(Dense)`` and ``Dense`` on 3-D input compute the same thing, and for CSV
+data how the file became windows and each topology's X and y shapes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 from .config import Config
 from .engine import build_model
 from .summary import summarize
+from .tasks import TASKS
+from .topologies import TOPOLOGIES
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,42 @@ def timedistributed_equivalence(config: Config) -> Equivalence:
     wrapped = build_model(base)
     plain = build_model(replace(base, topology="many-to-many-dense"))
     plain.set_weights(wrapped.get_weights())
-    X = base.first_sequence[0].reshape(1, -1, 1)
+    X = base.sequence(0)[0][None]  # (1, timesteps, features)
     a = np.asarray(wrapped(X, training=False))
     b = np.asarray(plain(X, training=False))
     return Equivalence(float(np.max(np.abs(a - b))), int(a.size))
+
+
+def topology_shapes(config: Config) -> list[tuple[str, tuple[int, ...], tuple[int, ...]]]:
+    """Every topology's training X and y shapes for ``config``'s data, by arithmetic."""
+    return [(name, *replace(config, topology=name).shapes) for name in TOPOLOGIES]
+
+
+def data_lines(description: dict[str, Any]) -> list[str]:
+    """A csv run's data description (``Config.data_description``, or a record's ``data``) in words."""
+    d = description
+    train = d["windows"] - d["validation_windows"]
+    held = f", the last {d['validation_windows']:,} for validation" if d["validation_windows"] else ""
+    left = f"; the last {d['unused_rows']:,} rows make no whole window" if d["unused_rows"] else ""
+    stats = ", ".join(f"{name} {d['mean'][name]:.4g} ± {d['std'][name]:.4g}" for name in d["mean"])
+    return [
+        f"{d['file']}: {d['rows']:,} rows; inputs {', '.join(d['columns'])}; target {d['target']}",
+        f"{d['windows']:,} windows of {d['window']:,} rows, in order: {train:,} to train on{held}{left}",
+        f"z-scored with the mean ± std of the {d['train_rows']:,} training rows: {stats}",
+    ]
+
+
+def data_facts(config: Config) -> tuple[list[str], list[tuple[str, tuple[int, ...], tuple[int, ...]]]] | None:
+    """For the csv task: the data in words and every topology's shapes; None for the other tasks."""
+    if not TASKS[config.task].data:
+        return None
+    return data_lines(config.data_description or {}), topology_shapes(config)
+
+
+def data_note(config: Config) -> str:
+    """One line for the model summary: the CSV data's X and y (training) shapes; "" for other tasks."""
+    if not TASKS[config.task].data:
+        return ""
+    (x_shape, y_shape), held = config.shapes, config.validation_sequences
+    times = lambda shape: " × ".join(str(v) for v in shape)  # noqa: E731
+    return f"{config.data}: X {times(x_shape)} -> y {times(y_shape)}" + (f", {held} windows held out" if held else "")

@@ -285,17 +285,15 @@ def _gradient_pass(tf: Any, stack: list[_Recurrent], head: list[Any], X: np.ndar
 
 
 def sequence_tensors(config: Config, sequence: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sequence ``sequence``'s inputs and targets (timesteps,) and X, y as its topology frames them."""
+    """Sequence ``sequence``'s inputs (its first feature) and targets (timesteps,), and X, y as its
+    topology frames them (every feature)."""
     config = config.resolved()
     count = config.sequence_count
     if not 0 <= sequence < count:
         raise InspectError(f"--sequence must be 0-{count - 1} (got {sequence})")
-    if sequence == 0:  # drawn alone, without the whole data set
-        inputs, targets = config.first_sequence
-    else:
-        inputs, targets = config.problem.inputs[sequence], config.problem.targets[sequence]
-    framed = config.topology_entry.problem(inputs.reshape(1, -1), targets.reshape(1, -1))
-    return inputs, targets, framed.X, framed.y
+    features, targets = config.sequence(sequence)  # the first is drawn alone, without the whole data set
+    framed = config.topology_entry.problem(features[None], targets.reshape(1, -1))
+    return features[:, 0], targets, framed.X, framed.y
 
 
 def inspect(model: Any, config: Config, sequence: int = 0, *, epoch: int | None = None) -> Inspection:

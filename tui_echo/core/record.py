@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .config import Config
+from .config import Config, ConfigError
 from .events import SAMPLE_SEQUENCES, Cancelled, Failed, Finished  # (the record keeps the same sample)
 from .summary import Summary
 
@@ -55,6 +55,10 @@ def run_record(
         "versions": versions,
         "device": device,
     }
+    data = config.data_description
+    if data is not None:
+        # The file may change or go: the record keeps how its data was made and what it showed.
+        record.update(data=data, inputs=[float(v) for v in config.problem.inputs[:SAMPLE_SEQUENCES].ravel()])
     if isinstance(final, Finished):
         record.update(
             predictions=list(final.predictions[: targets.size]),
@@ -89,17 +93,27 @@ def label(record: dict[str, Any]) -> str:
 
 def first_sequence(record: dict[str, Any]) -> tuple[list[float], list[float]]:
     """The first sequence's targets and predictions (a record keeps the first few sequences; a
-    lab run still training or interrupted has saved none, so its targets are drawn again)."""
+    lab run still training or interrupted has saved none, so its targets are drawn again, or read
+    again from its CSV file: none when that file is gone or no longer fits)."""
     if "targets" not in record and record.get("source") != "callback":
-        return Config(**record["config"]).first_sequence[1].tolist(), []
+        try:
+            return Config(**record["config"]).first_sequence[1].tolist(), []
+        except ConfigError:
+            return [], []
     targets = record.get("targets") or []
     steps = len(targets) // max(1, record.get("sample_sequences") or 1)
     return targets[:steps], (record.get("predictions") or [])[:steps]
 
 
 def first_inputs(record: dict[str, Any]) -> list[float] | None:
-    """The first sequence's inputs, one a step: drawn again from a lab run's config; a callback
-    run's are saved with it when its sample has one value a step (None otherwise)."""
-    if record.get("source") == "callback":
-        return record.get("inputs")
-    return Config(**record["config"]).first_sequence[0].tolist()
+    """The first sequence's inputs, one a step (a csv run's first column): drawn again from a lab
+    run's config; a callback run's are saved with it when its sample has one value a step, and a
+    csv run's (None otherwise)."""
+    if record.get("source") == "callback" or "inputs" in record:
+        inputs = record.get("inputs")
+        steps = len(record.get("targets") or []) // max(1, record.get("sample_sequences") or 1)
+        return inputs[:steps] if inputs and record.get("source") != "callback" else inputs
+    try:
+        return Config(**record["config"]).first_sequence[0].tolist()
+    except ConfigError:  # a csv run still training whose file is gone
+        return None

@@ -90,6 +90,19 @@ def shown(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Text:
+    """A line of text (a path, a list of names): what it means is checked where it is used."""
+
+    max_length: int = 4096
+
+    def parse(self, field: str, value: Any) -> str:
+        text = value.strip() if isinstance(value, str) else None
+        if text is None or not text.isprintable() or len(text) > self.max_length:
+            raise ConfigError(field, f"must be one line of printable text, at most {self.max_length:,} characters (got {shown(value)})")
+        return text
+
+
+@dataclass(frozen=True)
 class Flag:
     """On or off: only a real bool is taken (the CLI and the form hand over bools)."""
 

@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .config import RULES, Choice, Config, ConfigError, FloatRange
+from .config import RULES, Choice, Config, ConfigError, FloatRange, Text
 from .formatting import format_loss
 from .cells import CELLS
 from . import progress
@@ -410,6 +410,32 @@ def _is_versions(value: Any) -> bool:
     return isinstance(value, dict) and all(_is_text(k) and (v is None or _is_text(v)) for k, v in value.items())
 
 
+def _is_numbers_by_name(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) <= 10_000 and all(_is_text(k) and _is_number(v) for k, v in value.items())
+
+
+# A csv run's data description (``csvdata.frame``): each key's check; any other key is refused.
+DATA_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "file": _is_text,
+    "rows": _is_count,
+    "columns": lambda v: isinstance(v, list) and len(v) <= 10_000 and all(_is_text(c) for c in v),
+    "target": _is_text,
+    "window": _is_count,
+    "windows": _is_count,
+    "validation_windows": _is_count,
+    "unused_rows": _is_count,
+    "train_rows": _is_count,
+    "mean": _is_numbers_by_name,
+    "std": _is_numbers_by_name,
+    "x_shape": lambda v: isinstance(v, list) and len(v) <= 8 and all(_is_count(d) for d in v),
+    "y_shape": lambda v: isinstance(v, list) and len(v) <= 8 and all(_is_count(d) for d in v),
+}
+
+
+def _is_data(value: Any) -> bool:
+    return isinstance(value, dict) and all(key in DATA_FIELDS and DATA_FIELDS[key](v) for key, v in value.items())
+
+
 # What a saved result may hold, and the checks each value must pass; anything else is dropped.
 RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "id": _is_text,
@@ -423,7 +449,7 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "best_epoch": lambda v: _is_int(v) and 1 <= v <= MAX_EPOCHS,  # early stopping's; checked against the history too
     "predictions": _is_numbers,
     "targets": _is_numbers,
-    "inputs": _is_numbers,  # a callback run's first sample, when it has one value a step
+    "inputs": _is_numbers,  # a callback or csv run's first sample, when it has one value a step
     "sample_sequences": _is_count,
     "wall_s": _is_optional_number,
     "compile_s": _is_optional_number,
@@ -432,6 +458,7 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "versions": _is_versions,
     "device": _is_text,
     "error": _is_text,
+    "data": _is_data,
 }  # (a sweep's id and trial come from run.json, checked by ``TAGS``)
 RESULT_REQUIRED = ("topology", "layers", "params", "predictions", "targets")
 SETTINGS = {f.name: f for f in fields(Config)}
@@ -457,7 +484,7 @@ def check_config(value: Any, *, lab: bool = True) -> dict[str, Any]:
             ok = isinstance(setting, str) and setting in REGISTRIES[name]
             _need(ok, f"config: {name} {_shown(setting)} is not one this version knows")
             continue
-        if isinstance(rule, Choice):
+        if isinstance(rule, (Choice, Text)):
             ok = isinstance(setting, str)
         elif isinstance(rule, FloatRange):
             ok = _is_number(setting)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from . import runtime
+from . import csvdata, runtime
 from .config import Config
 from .settings import SETTINGS
 from .tasks import TASKS
@@ -62,6 +62,8 @@ def _command(config: Config) -> str:
 
 def _data(config: Config) -> str:
     """Statements that make ``inputs`` and ``targets``: the task's own code, else literals."""
+    if TASKS[config.task].data:
+        return csvdata.code(config.series, config.windows.description)
     code = TASKS[config.task].code
     if not code:
         problem = config.problem
@@ -74,6 +76,19 @@ def experiment_script(config: Config) -> str:
     """The whole script for ``config``: data, model, compile, fit, predict."""
     config = config.resolved()
     x_shape, y_shape = config.shapes
+    held = config.validation_sequences
+    train = config.sequence_count - held
+    if held:  # the last sequences validate, as in the lab
+        topology = config.topology_entry
+        framing = (
+            f"train = {train}  # sequences to train on; the last {held} validate\n"
+            f"X, y = inputs[:train].reshape{x_shape}, targets[:train].reshape{y_shape}\n"
+            f"X_val = inputs[train:].reshape{topology.x_shape(held, config.length, config.features)}\n"
+            f"y_val = targets[train:].reshape{topology.y_shape(held, config.length)}"
+        )
+    else:
+        framing = f"X = inputs.reshape{x_shape}\ny = targets.reshape{y_shape}"
+    validation = "validation_data=(X_val, y_val), " if held else ""
     runtime.load()  # TensorFlow set up as for training, before building the model first touches it
     model = config.build_model()  # only read for its layers; weights come from the seed
     layers = ",\n    ".join(_layer_code(layer) for layer in model.layers)
@@ -103,8 +118,7 @@ import numpy as np
 
 {DATA_BEGINS}: {config.sequence_count} sequence(s) of length {config.length} ({config.task} task), framed for {config.topology}
 {_data(config)}
-X = inputs.reshape{x_shape}
-y = targets.reshape{y_shape}
+{framing}
 
 {DATA_ENDS}: the seed fixes the initial weights, as in the lab
 keras.utils.set_random_seed({config.seed})
@@ -116,10 +130,10 @@ model.compile(optimizer=keras.optimizers.Adam(learning_rate={config.lr!r}), loss
 model.summary()
 
 # train
-history = model.fit(X, y, epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}, verbose=0)
+history = model.fit(X, y, epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}, {validation}verbose=0)
 
 # evaluate: the first sequence, rounded as the tutorial prints it, then full precision
-result = model.predict(X, verbose=0).reshape(inputs.shape)
+result = model.predict(X, verbose=0).reshape(-1, {config.length})
 for value in result[0]:
     print("%.1f" % value)
 print("predictions:", " ".join(repr(float(v)) for v in result.ravel()))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .cells import CELLS
-from .rules import MAX_SEED, Choice, Flag, FloatRange, IntRange
+from .csvdata import MAX_BYTES, MAX_ROWS
+from .rules import MAX_SEED, Choice, Flag, FloatRange, IntRange, Text
 from .tasks import TASKS, Task
 from .topologies import TOPOLOGIES
 
@@ -26,13 +27,14 @@ class Setting:
     name: str  # the Config field
     label: str  # in the settings pane (7 columns)
     help: str  # one line: CLI help and tooltip
-    rule: IntRange | FloatRange | Choice | Flag | None  # None: its range depends on other settings
+    rule: IntRange | FloatRange | Choice | Flag | Text | None  # None: its range depends on other settings
     form: str | None  # "radio", "choice", "input", "flag", or None (not in the form)
     option: str | None  # on the command line; None: not there
     title: str = ""  # how messages name it, when not the label
     optional: bool = False  # empty means "the default"
     negated: bool = False  # a flag given as --no-<name> that turns it off
     used_by: Callable[[Task], bool] = lambda task: True  # tasks that read it
+    aliases: tuple[str, ...] = ()  # other spellings of ``option``
 
     @property
     def message_name(self) -> str:
@@ -45,12 +47,21 @@ SETTINGS: tuple[Setting, ...] = (
             Choice(tuple(TOPOLOGIES)), "radio", "--topology"),
     Setting("task", "task", f"the sequence problem: {', '.join(TASKS)} (default echo)",
             Choice(tuple(TASKS)), "choice", "--task"),
+    Setting("data", "data", f"a CSV file: one row per time step, numeric columns (header optional), at most "
+            f"{MAX_BYTES / 1e6:g} MB and {MAX_ROWS:,} rows; selects the csv task",
+            Text(), "input", "--data", optional=True, used_by=lambda task: task.data),
+    Setting("columns", "columns", "the CSV's input columns: comma-separated names or 1-based numbers (default: every numeric one)",
+            Text(), "input", "--columns", optional=True, used_by=lambda task: task.data),
+    Setting("target", "target", "what to predict at each step: next (the next row's value, default), same (echo), "
+            "delay:K (the value K rows back) or a column; next, same and delay read the first input column",
+            Text(), "input", "--target", optional=True, used_by=lambda task: task.data),
     Setting("delay", "delay", "k for the delay task: output x[t-k], 1 to length - 1 (default 2)",
             IntRange(1, 1000), "input", "--delay", used_by=lambda task: task.name == "delay"),
     Setting("sequences", "seqs", "random sequences to train on, 1 to 100,000 (random tasks only)",
             IntRange(1, 100_000), "input", "--sequences", title="sequences", optional=True,
             used_by=lambda task: task.random),
-    Setting("length", "length", "sequence length, 1 to 1,000 (default 5)", IntRange(1, 1000), "input", "--length"),
+    Setting("length", "length", "sequence length, 1 to 1,000 (default 5); for CSV data the rows per window (--window)",
+            IntRange(1, 1000), "input", "--length", aliases=("--window",)),
     Setting("units", "units", "units per recurrent layer, 1 to 1,024 (default: the length for echo, min(length, 64) for random tasks)",
             IntRange(1, 1024), "input", "--units", optional=True),
     Setting("cell", "cell", f"the recurrent cell: {', '.join(CELLS)} (default lstm)",
@@ -69,7 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
             Choice(ENGINES), "choice", "--engine"),
     Setting("validation", "val", "share of the sequences held out for validation, the last ones (above 0, at most 0.5)",
             FloatRange(0.0, 0.5), "input", "--validation", title="validation", optional=True,
-            used_by=lambda task: task.random),
+            used_by=lambda task: task.many),
     Setting("shuffle", "shuffle", "keep batch order fixed", Flag(), None, "--no-shuffle", negated=True),
 )
 

@@ -1,7 +1,8 @@
 """Sequence problems: what goes in and what should come out, as plain numpy.
 
 A task makes ``(inputs, targets)``, both shaped ``(sequences, length)``. Topologies then frame
-those sequences as Keras tensors (see ``topologies.py``). Adding a task is one new entry in
+those sequences as Keras tensors (see ``topologies.py``). The ``csv`` task's sequences come from a
+file instead (``data=True``: ``csvdata.py``, through ``Config``), with one feature per chosen column. Adding a task is one new entry in
 ``TASKS``: its function, and the same computation as numpy statements (``code``), which an
 exported script runs instead of embedding the data (tests/test_script.py checks they agree).
 
@@ -25,7 +26,7 @@ class Task:
 
     name: str
     description: str
-    make: Callable[[int, int, int, int], tuple[np.ndarray, np.ndarray]]  # (length, sequences, seed, delay)
+    make: Callable[[int, int, int, int], tuple[np.ndarray, np.ndarray]] | None  # (length, sequences, seed, delay); None: read from --data
     default_sequences: int = 1
     random: bool = False  # False: one fixed sequence, whatever ``sequences`` says
     default_epochs: int | None = None  # None: the topology's tutorial value
@@ -34,6 +35,12 @@ class Task:
     # ``inputs = ...; targets = ...`` from ``length``, ``sequences``, ``seed``, ``delay`` and ``np``;
     # empty: exported scripts embed the data as literals
     code: str = ""
+    data: bool = False  # windows of a CSV file (``--data``), not drawn
+
+    @property
+    def many(self) -> bool:
+        """Posed on many sequences (drawn or read), so validation and the smaller default units apply."""
+        return self.random or self.data
 
 
 DRAW = "np.random.default_rng(seed).random((sequences, length), dtype=np.float32)"
@@ -119,5 +126,8 @@ TASKS: dict[str, Task] = {
                  f"noise = np.random.default_rng(seed + 1).normal(0.0, {NOISE}, targets.shape).astype(np.float32)\n"
                  "inputs = targets + noise",
         ),
+        # A CSV's windows train in one batch each epoch, like the memory tasks, at their learning rate.
+        Task("csv", "your own series: consecutive windows of a CSV file's columns (--data), normalised",
+             None, default_epochs=500, default_lr=0.01, full_batch=True, data=True),
     )
 }

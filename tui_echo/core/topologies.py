@@ -24,7 +24,7 @@ class Problem:
 
     X: np.ndarray
     y: np.ndarray
-    inputs: np.ndarray  # (sequences, length)
+    inputs: np.ndarray  # (sequences, length): the first feature, one value a step, as tables show it
     targets: np.ndarray  # (sequences, length)
     # Validation tensors framed like X and y (the last sequences, in order), or None without a split.
     X_val: np.ndarray | None = None
@@ -37,7 +37,7 @@ class Problem:
 
     def as_sequences(self, predictions: np.ndarray) -> np.ndarray:
         """Map model outputs back onto (sequences, length); every framing is sample-major."""
-        return np.asarray(predictions, dtype=np.float32).reshape(self.inputs.shape)
+        return np.asarray(predictions, dtype=np.float32).reshape(self.targets.shape)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Topology:
 
     name: str
     explanation: str
-    x_shape: Callable[[int, int], tuple[int, ...]]  # (sequences, length) -> X's shape
+    x_shape: Callable[..., tuple[int, ...]]  # (sequences, length, features=1) -> X's shape
     y_shape: Callable[[int, int], tuple[int, ...]]  # (sequences, length) -> y's shape
     returns_sequences: bool
     head: Callable[[Any, int], list]  # (keras, length) -> layers after the LSTM
@@ -54,10 +54,14 @@ class Topology:
     full_batch: bool  # tutorial batch = every sample (else 1)
 
     def problem(self, inputs: np.ndarray, targets: np.ndarray) -> Problem:
-        """Shape a task's sequences the way this topology wants them (views, not copies)."""
+        """Shape a task's sequences the way this topology wants them (views, not copies).
+
+        ``inputs`` is (sequences, length), or (sequences, length, features) for several input
+        columns; ``targets`` is (sequences, length) either way.
+        """
         x = inputs.reshape(self.x_shape(*inputs.shape)).astype(np.float32, copy=False)
         y = targets.reshape(self.y_shape(*targets.shape)).astype(np.float32, copy=False)
-        return Problem(x, y, inputs, targets)
+        return Problem(x, y, inputs[..., 0] if inputs.ndim == 3 else inputs, targets)
 
     def default_batch(self, samples: int) -> int:
         """The tutorial's batch size for this framing."""
@@ -96,12 +100,12 @@ class Topology:
         )
 
 
-def _per_step(sequences: int, length: int) -> tuple[int, ...]:
-    return (sequences * length, 1, 1)
+def _per_step(sequences: int, length: int, features: int = 1) -> tuple[int, ...]:
+    return (sequences * length, 1, features)
 
 
-def _sequence(sequences: int, length: int) -> tuple[int, ...]:
-    return (sequences, length, 1)
+def _sequence(sequences: int, length: int, features: int = 1) -> tuple[int, ...]:
+    return (sequences, length, features)
 
 
 TOPOLOGIES: dict[str, Topology] = {

@@ -38,6 +38,7 @@ class ExplainScreen(LeanScreen):
         self.job: Job | None = None
         self.steps: list[explain.Step] = []
         self.equivalence: explain.Equivalence | None = None
+        self.data: tuple[list[str], list] | None = None
 
     def compose(self) -> ComposeResult:
         """One scrolling box."""
@@ -52,9 +53,9 @@ class ExplainScreen(LeanScreen):
         self.query_one("#explain-body", Static).update(Text("building the models…", style="dim"))
         config = self.config
 
-        def compute(job: Job, report: Any) -> tuple[list[explain.Step], explain.Equivalence]:
-            """Build the model, walk its shapes, and run the equivalence check."""
-            return explain.shapes(config), explain.timedistributed_equivalence(config)
+        def compute(job: Job, report: Any) -> tuple[list[explain.Step], explain.Equivalence, Any]:
+            """Build the model, walk its shapes, run the equivalence check, describe CSV data."""
+            return explain.shapes(config), explain.timedistributed_equivalence(config), explain.data_facts(config)
 
         self.job = self.training.start(self, compute, group="explain")
 
@@ -65,7 +66,7 @@ class ExplainScreen(LeanScreen):
         if message.error:
             self.query_one("#explain-body", Static).update(Text(f"could not explain: {message.error}", style="red"))
             return
-        self.steps, self.equivalence = message.result
+        self.steps, self.equivalence, self.data = message.result
         # The formula goes on a row of its own under its stage, wrapping in the stage's column,
         # so shapes and params keep their whole width at 80 columns.
         table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False)
@@ -85,13 +86,28 @@ class ExplainScreen(LeanScreen):
         )
         note = Text("Dense on a 3-D tensor applies the same kernel to every timestep, which is exactly "
                     "what TimeDistributed does.", style="dim")
-        self.query_one("#explain-body", Static).update(Group(table, Text(""), check, note))
+        self.query_one("#explain-body", Static).update(Group(*self._data(), table, Text(""), check, note))
+
+    def _data(self) -> list[Any]:
+        """For CSV data: how the file became windows, and X and y for every topology."""
+        if self.data is None:
+            return []
+        lines, shapes = self.data
+        table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False)
+        table.add_column("topology", ratio=1)
+        table.add_column("X", no_wrap=True)
+        table.add_column("y", no_wrap=True)
+        for name, x_shape, y_shape in shapes:
+            style = "bold" if name == self.config.topology else ""
+            table.add_row(Text(name, style=style), shape_text(x_shape), shape_text(y_shape))
+        words = [Text(self._plain(line), style="dim" if index else "") for index, line in enumerate(lines)]
+        return [Text("Data", style="bold"), *words, table, Text("")]
 
     def _plain(self, text: str) -> str:
         """With ``--ascii``, the signs the line filter cannot write in one cell, written out."""
         if not getattr(self.app, "ascii_only", False):
             return text
-        return text.replace("²", "^2").replace("≤", "<=").replace(" — ", " - ")
+        return text.replace("²", "^2").replace("≤", "<=").replace(" — ", " - ").replace("±", "+-")
 
     def action_close(self) -> None:
         """Back to the lab."""

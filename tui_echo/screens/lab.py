@@ -19,7 +19,7 @@ from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Input
 
-from ..core import engine, estimate, progress
+from ..core import engine, estimate, explain, progress
 from ..core.compare import default_export_folder
 from ..core.config import Config
 from ..core.events import Cancelled, Compiled, Compiling, Epochs, Failed, Finished, Predictions
@@ -414,7 +414,7 @@ class LabScreen(ReplayControls, LeanScreen):
             return
         key = summary_key(form.config)
         if key in self._summaries:
-            pane.show_summary(self._summaries[key])
+            pane.show_summary(self._summaries[key], explain.data_note(form.config))
             return
         pane.show_message("building the model…")
         config = form.config.resolved()
@@ -498,7 +498,7 @@ class LabScreen(ReplayControls, LeanScreen):
         self._summaries[key] = summary
         form = self.query_one(ConfigForm)
         if form.config is not None and summary_key(form.config) == key:
-            self.query_one(SummaryPane).show_summary(summary)
+            self.query_one(SummaryPane).show_summary(summary, explain.data_note(form.config))
         self.refresh_status()
 
     # ----------------------------------------------------------------- training

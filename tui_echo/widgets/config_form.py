@@ -51,7 +51,8 @@ def validate(values: dict[str, str | bool | int | None]) -> tuple[Config | None,
                 RULES[name].parse(name, value)
             except ConfigError as error:
                 errors[name] = f"{_named(name)} {error.reason}"
-    shaping = {"topology", "task", "length", "sequences", "delay"}  # what the sample count depends on
+    # what the sample count depends on
+    shaping = {"topology", "task", "length", "sequences", "delay", "data", "columns", "target", "validation"}
     if "batch_size" in given and "batch_size" not in errors and not errors.keys() & shaping:
         # Its range depends on the other settings: check it against the ones that are valid.
         context = {k: v for k, v in given.items() if k not in errors}
@@ -161,8 +162,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
         for setting in ROWS:
             name = setting.name
             if not setting.used_by(task):
-                # Hidden where the task does not use it, so a stale value there cannot block training.
-                values[name] = getattr(self._initial, name)
+                # Hidden where the task does not use it, so a stale value there cannot block training:
+                # an optional one is left to its default (a file is for the csv task only).
+                values[name] = None if setting.optional else getattr(self._initial, name)
             elif setting.form == "choice":
                 values[name] = str(self.query_one(f"#field-{name}", Select).value)
             elif setting.form == "flag":
@@ -254,11 +256,15 @@ class ConfigForm(VerticalScroll, can_focus=False):
             sizes = Config(
                 topology=self.topology, task=task.name, length=int(valid("length", 5)),
                 sequences=int(valid("sequences", task.default_sequences)), delay=int(valid("delay", 2)),
+                data=valid("data", None), columns=valid("columns", None), target=valid("target", None),
             )
             batch = str(sizes.resolved().batch_size)
         except Exception:  # e.g. a delay the new length no longer allows: its own message says so
             batch = "default"
         hints = {
+            "data": "path of a CSV file",
+            "columns": "every numeric one",
+            "target": "next",
             "delay": "2",
             "sequences": f"{task.default_sequences} (task)",
             "length": "5",

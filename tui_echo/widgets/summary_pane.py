@@ -46,12 +46,13 @@ class SummaryPane(VerticalScroll):
         """Title the pane."""
         self.border_title = "Model summary"
 
-    def show_summary(self, summary: Summary) -> None:
-        """Show a built model's summary."""
+    def show_summary(self, summary: Summary, note: str = "") -> None:
+        """Show a built model's summary, under a line about its data when there is one (CSV)."""
         self.border_title = f"Model · {summary.model}"
         self.border_subtitle = f"{summary.total:,} params"
         ascii_only = getattr(self.app, "ascii_only", False)
-        self.query_one("#summary-body", Static).update(summary_renderable(summary, ascii_only=ascii_only))
+        body = summary_renderable(summary, ascii_only=ascii_only)
+        self.query_one("#summary-body", Static).update(Group(Text(note, style="dim"), body) if note else body)
 
     def show_message(self, text: str) -> None:
         """Show a line in place of the table (loading, invalid settings, errors)."""
