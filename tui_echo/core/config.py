@@ -139,7 +139,8 @@ class Config:
         """A split needs at least two sequences: one to train on, one to validate on."""
         if self.validation is not None and self.sequence_count < 2:
             raise ConfigError(
-                "validation", f"needs a task with 2 or more sequences (the {self.task} task has {self.sequence_count})"
+                "validation",
+                f"must be empty: a split needs 2 or more sequences and the {self.task} task has {self.sequence_count}",
             )
 
     @property
