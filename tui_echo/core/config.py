@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .rules import MAX_SEED, THOUSANDS, Choice, ConfigError, Flag, FloatRange, IntRange  # noqa: F401 (re-exported)
-from .settings import BY_NAME, ENGINES, SETTINGS  # noqa: F401 (re-exported)
+from .settings import BY_NAME, ENGINES, LOSSES, OPTIMIZERS, SETTINGS  # noqa: F401 (re-exported)
 from .tasks import TASKS
 from .topologies import Problem, Topology, TOPOLOGIES
 
@@ -46,11 +46,15 @@ class Config:
     units: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
+    optimizer: str = "adam"
     lr: float | None = None  # None: the task's default (Adam's 0.001 for echo)
+    momentum: float = 0.0  # sgd and rmsprop only
+    loss: str = "mse"
     seed: int = 0
     engine: str = "fast"
     shuffle: bool = True
     validation: float | None = None  # the share of sequences held out (the last ones, in order); None: none
+    patience: int | None = None  # early stopping (on val_loss with validation, else loss); None: none
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> "Config":
