@@ -170,3 +170,35 @@ def test_keras_tensorflow_optimizer_overrides_are_the_ones_checked() -> None:
 
     overrides = {name for name in vars(TFOptimizer) if not name.startswith("__")}
     assert overrides == set(keras_choices.NEUTRAL_METHODS) | set(keras_choices.UNUSED_TF_METHODS)
+
+
+def test_the_saved_run_keeps_validation_losses_and_the_best_epoch(tmp_path) -> None:
+    import keras
+
+    from tui_echo.core.experiment import run_experiment
+    from tui_echo.core.runs import RunStore
+
+    config = replace(SPLIT, epochs=200, patience=3, lr=0.05, batch_size=4)
+    store = RunStore(tmp_path)
+    record = run_experiment(config, store=store)
+    saved = store.load(record["id"])
+    assert len(saved["val_history"]) == len(saved["history"]) == len(record["history"]) < 200
+    np.testing.assert_allclose(saved["val_history"], record["val_history"], rtol=1e-7)  # stored as float32
+    assert saved["best_epoch"] == record["best_epoch"] == int(np.argmin(record["val_history"])) + 1
+    # The saved model is the best epoch's, as the record's predictions are.
+    model = keras.models.load_model(tmp_path / record["id"] / "model.keras")
+    rows = config.resolved().topology_entry.x_shape(1, config.length)[0]
+    first = model.predict(config.resolved().problem.X[:rows], verbose=0).ravel()
+    np.testing.assert_allclose(first, record["predictions"][: first.size], atol=1e-6)
+
+
+def test_the_estimate_counts_validation() -> None:
+    from tui_echo.core import estimate
+
+    base = Config(task="random-echo", sequences=100, batch_size=10, epochs=50)
+    split = replace(base, validation=0.5)
+    train_half = replace(base, sequences=50)  # the same training set, nothing held out
+    assert estimate.estimate(split).steps == estimate.estimate(train_half).steps
+    extra = estimate.estimate(split).estimated_seconds - estimate.estimate(train_half).estimated_seconds
+    assert extra == pytest.approx(50 * 5 * estimate.estimate(split).step_seconds / 3)  # 5 batches an epoch
+    assert estimate.estimate(split).data_bytes == estimate.estimate(base).data_bytes
