@@ -123,6 +123,12 @@ def test_random_echo_framings_and_batch_defaults():
         ("engine", "fit", "fit"),
         ("task", "random-echo", "random-echo"),
         ("sequences", "100000", 100_000),
+        ("optimizer", "rmsprop", "rmsprop"),
+        ("momentum", "0", 0.0),  # Keras' default: plain SGD
+        ("momentum", "0.99", 0.99),
+        ("loss", "huber", "huber"),
+        ("patience", "1", 1),
+        ("patience", "1,000,000", 1_000_000),
     ],
 )
 def test_boundaries_and_forms_that_are_accepted(field, value, expected):
@@ -192,6 +198,12 @@ BAD = [
     ("engine", "gpu", "fast, fit"),
     ("task", "no-such-task", "random-echo"),
     ("sequences", "0", "1 to 100,000"),
+    ("optimizer", "adagrad", "adam, sgd, rmsprop, adamw"),
+    ("momentum", "1", "from 0 to 0.99"),
+    ("momentum", "-0.1", "from 0 to 0.99"),
+    ("momentum", "nan", "from 0 to 0.99"),
+    ("loss", "mape", "mse, mae, huber"),
+    ("patience", "0", "1 to 1,000,000"),
 ]
 
 

@@ -56,7 +56,8 @@ def check_valid(config: Config) -> None:
         if isinstance(rule, IntRange):
             assert type(value) is int and rule.low <= value <= rule.high, (name, value)
         elif isinstance(rule, FloatRange):
-            assert type(value) is float and math.isfinite(value) and rule.low < value <= rule.high, (name, value)
+            above = rule.low <= value if rule.low_allowed else rule.low < value
+            assert type(value) is float and math.isfinite(value) and above and value <= rule.high, (name, value)
         else:
             assert value in rule.options, (name, value)
     if config.batch_size is not None:

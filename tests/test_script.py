@@ -1,12 +1,20 @@
-"""The exported script makes its data with the task's own numpy code, not literals."""
+"""The exported script: its data made with the task's own numpy code (not literals), its header, and
+the Keras choices, validation and early stopping it trains with."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import child_env
+from tui_echo.core import engine
 from tui_echo.core.config import Config
 from tui_echo.core.script import DATA_BEGINS, DATA_ENDS, experiment_script
 from tui_echo.core.tasks import TASKS
@@ -51,3 +59,39 @@ def test_a_huge_random_task_is_a_small_script_made_without_drawing_the_data() ->
     script = experiment_script(config)
     assert len(script.encode()) < 4000 and time.perf_counter() - began < 10
     assert "X = inputs.reshape(100000, 1000, 1)" in script and "np.array(" not in script
+
+
+# Held-out sequences, early stopping, and every non-default choice of optimizer and loss.
+CHOSEN = Config(task="random-echo", sequences=12, length=4, units=3, epochs=200, validation=0.25, patience=3,
+                lr=0.05, shuffle=False, optimizer="sgd", momentum=0.5, loss="huber")
+
+
+def test_the_scripts_validation_data_is_the_labs() -> None:
+    namespace = data_part(experiment_script(CHOSEN))
+    problem = CHOSEN.resolved().problem
+    for name in ("X", "y", "X_val", "y_val"):
+        np.testing.assert_array_equal(namespace[name], getattr(problem, name))
+
+
+def test_the_header_records_the_task_and_every_setting() -> None:
+    header = experiment_script(CHOSEN).split('"""', 2)[1]
+    config = CHOSEN.resolved()
+    for name, value in config.to_dict().items():
+        assert f"{name}={value}" in header
+    assert "--optimizer sgd" in header and "--patience 3" in header and "--validation 0.25" in header
+
+
+def test_the_script_trains_as_the_lab_does_and_prints_its_losses_quietly(tmp_path: Path) -> None:
+    script = tmp_path / "experiment.py"
+    script.write_text(experiment_script(CHOSEN))
+    done = subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path, env=child_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""  # TensorFlow's native logging is quiet
+    printed = dict(re.findall(r"^(final loss|final val loss): (.*)$", done.stdout, re.M))
+    epochs, best = re.search(r"^epochs: (\d+) best epoch \(weights kept\): (\d+)$", done.stdout, re.M).groups()
+    config = replace(CHOSEN, engine="fit").resolved()
+    lab = engine.train(config, model=engine.build_model(config))
+    assert int(epochs) == len(lab.history) < config.epochs and int(best) == lab.best_epoch
+    assert float(printed["final loss"]) == pytest.approx(lab.history[-1], rel=1e-5)
+    assert float(printed["final val loss"]) == pytest.approx(lab.val_history[-1], rel=1e-5)

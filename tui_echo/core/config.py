@@ -20,7 +20,7 @@ import numpy as np
 
 from . import csvdata
 from .rules import MAX_SEED, THOUSANDS, Choice, ConfigError, Flag, FloatRange, IntRange, Text  # noqa: F401 (re-exported)
-from .settings import BY_NAME, ENGINES, SETTINGS  # noqa: F401 (re-exported)
+from .settings import BY_NAME, ENGINES, LOSSES, OPTIMIZERS, SETTINGS  # noqa: F401 (re-exported)
 from .tasks import TASKS
 from .topologies import Problem, Topology, TOPOLOGIES
 
@@ -48,7 +48,10 @@ class Config:
     units: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
+    optimizer: str = "adam"
     lr: float | None = None  # None: the task's default (Adam's 0.001 for echo)
+    momentum: float = 0.0  # sgd and rmsprop only
+    loss: str = "mse"
     seed: int = 0
     engine: str = "fast"
     shuffle: bool = True
@@ -56,6 +59,7 @@ class Config:
     data: str | None = None  # a CSV file's path, for the csv task
     columns: str | None = None  # its input columns (names or 1-based numbers); None: every numeric one
     target: str | None = None  # next (default), same, delay:K or a column
+    patience: int | None = None  # early stopping (on val_loss with validation, else loss); None: none
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> "Config":

@@ -2,7 +2,9 @@
 
 Both take a ``Config``, send events to ``on_event`` and poll ``should_stop`` between chunks, so
 another thread can cancel. Both report each epoch's loss the way ``fit`` does: the mean over the
-epoch's batches of the loss computed before each update, weighted by batch size.
+epoch's batches of the loss computed before each update, weighted by batch size; with validation
+data, the validation loss on the epoch's final weights; with ``patience``, they stop and restore
+the best weights as Keras' ``EarlyStopping(restore_best_weights=True)`` does.
 
 Why a compiled loop: with one tiny step per epoch, ``fit`` spends ~30 ms per epoch on Python
 machinery. The fast engine runs a ``tf.while_loop`` over training steps inside one compiled
@@ -28,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import estimate, runtime
+from . import estimate, keras_choices, runtime
 from .config import Config
 from .snapshots import MAX_SNAPSHOTS, Snapshots, snapshot_count, snapshot_epochs
 from .events import (
@@ -91,10 +93,12 @@ def train(
     """
     config = config.resolved()
     history: list[float] = []
+    val_history: list[float] = []
 
     def emit(event: Any) -> None:
         if isinstance(event, Epochs):
             history.extend(event.losses)
+            val_history.extend(event.val_losses)
         on_event(event)
 
     try:
@@ -103,7 +107,7 @@ def train(
         emit(Started(config.to_dict(), config.epochs, runtime.device_name(), config.engine))
         final = loop(config, model, emit, should_stop, snapshots, hold_at)
     except Stop:
-        final = Cancelled(len(history), tuple(history))
+        final = Cancelled(len(history), tuple(history), tuple(val_history))
     except Exception as error:  # a person reads this; the UI must survive it
         final = Failed(f"{type(error).__name__}: {_one_line(error)}", tuple(history))
     on_event(final)
@@ -116,7 +120,8 @@ def _one_line(error: BaseException) -> str:
 
 
 def _finished(
-    config: Config, model: Any, history: list[float], wall: float, compile_s: float, outputs: Any = None
+    config: Config, model: Any, history: list[float], val_history: list[float], best_epoch: int | None, wall: float,
+    compile_s: float, outputs: Any = None,
 ) -> Finished:
     """The Finished event, for the first ``SAMPLE_SEQUENCES`` sequences; ``outputs`` are the
     model's outputs for X when already at hand. (All of them as Python floats took ~12 GB at
@@ -135,6 +140,8 @@ def _finished(
         wall_s=wall,
         compile_s=compile_s,
         epochs_per_s=len(history) / steady,
+        val_history=tuple(val_history),
+        best_epoch=best_epoch,
     )
 
 
@@ -151,7 +158,8 @@ def fit_loop(
     keep = set(_snapshot_plan(config, model) if snapshots is not None else ())
     start = time.perf_counter()
     history: list[float] = []
-    marks = {"compile": 0.0, "predicted": start}
+    val_history: list[float] = []
+    marks = {"compile": 0.0, "predicted": start, "stopped": False}
 
     class Relay(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -159,11 +167,14 @@ def fit_loop(
             if epoch == 0:
                 marks["compile"] = now - start
                 emit(Compiled(marks["compile"]))
-            loss = float((logs or {})["loss"])
+            logs = logs or {}
+            loss = float(logs["loss"])
             history.append(loss)
+            validation = (float(logs["val_loss"]),) if "val_loss" in logs else ()
+            val_history.extend(validation)
             if epoch + 1 in keep:
                 snapshots.add(epoch + 1, np.concatenate([w.ravel() for w in model.get_weights()]))
-            emit(Epochs(epoch + 1, (loss,), now - start))
+            emit(Epochs(epoch + 1, (loss,), now - start, validation))
             if now - marks["predicted"] >= PREDICT_EVERY_S:
                 marks["predicted"] = now
                 values = problem.as_sequences(model(problem.X, training=False).numpy())
@@ -171,22 +182,27 @@ def fit_loop(
             if hold_at is not None:
                 hold_at(epoch + 1)  # at a hold, should_stop waits: fit's epochs are its chunks
             if should_stop():
+                marks["stopped"] = True
                 self.model.stop_training = True
 
     emit(Compiling("fit"))
-    model.compile(optimizer=keras.optimizers.Adam(config.lr), loss="mse")
+    model.compile(optimizer=keras_choices.optimizer(config), loss=keras_choices.loss(config))
+    stopping = keras_choices.early_stopping(config)
+    validation = (problem.X_val, problem.y_val) if problem.X_val is not None else None
     model.fit(
         problem.X,
         problem.y,
         epochs=config.epochs,
         batch_size=config.batch_size,
         shuffle=config.shuffle,
+        validation_data=validation,
         verbose=0,
-        callbacks=[Relay()],
+        callbacks=[Relay()] + ([stopping] if stopping is not None else []),
     )
-    if len(history) < config.epochs:
+    if marks["stopped"]:  # (early stopping has put the best weights back, as it does at any end)
         raise Stop
-    return _finished(config, model, history, time.perf_counter() - start, marks["compile"])
+    best = stopping.best_epoch + 1 if stopping is not None else None
+    return _finished(config, model, history, val_history, best, time.perf_counter() - start, marks["compile"])
 
 
 # --------------------------------------------------------------------------- fast (compiled)
@@ -195,7 +211,6 @@ def fit_loop(
 # ~0.15-0.3 s, instantiating the traced graph ~0.05-0.1 s, then 5,000-10,000 steps/s as a TF graph.
 # A cached rerun on XLA: ~0.5 ms per call plus 8-15 us per step.
 
-ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults, as fit uses
 # "auto": XLA for the configs where it pays (see "graph or XLA"); "never": the TF graph only;
 # "always": XLA for every program XLA can compile.
 XLA = "auto"
@@ -257,20 +272,26 @@ class CompiledLoop:
 
     The program is a pure function of tensors::
 
-        (weights, Adam m, Adam v, step, epoch sums, lr, X, y, steps, seed, predict?)
-            -> (weights, Adam m, Adam v, step, epoch sums, losses, epochs ended, predictions)
+        (state, inputs, steps, predict?, snapshot rows)
+            -> (state, losses, validation losses, epochs ended, predictions, snapshots)
 
-    It runs ``steps`` training steps in a ``tf.while_loop`` and returns the loss of every epoch
-    that ended in them. Nothing lives in TF variables, so:
+    where the state is the flat weights, the optimizer's variables but its learning rate, the
+    global step, the running epoch's loss sums and (with early stopping) the best loss, epochs
+    waited, best epoch, best weights and whether to stop; the inputs are the learning rate, seed,
+    X and y, the validation X and y (with validation) and the patience (with early stopping).
+    It runs ``steps`` training steps in a ``tf.while_loop`` (fewer when early stopping ends it) and
+    returns the loss (and validation loss) of every epoch that ended in them. Nothing lives in TF
+    variables, so:
 
     - one trace serves both executables: the XLA one wraps the traced graph (no second trace);
     - another thread can compile and time XLA on its own tensors while the run that waits for
       it still answers cancellation, and nothing it touches is in use by another thread's call;
-    - learning rate and seed are arguments: a rerun with new ones never retraces or recompiles.
+    - learning rate, seed and patience are arguments: a rerun with new ones never retraces.
 
-    The model math is the Keras model's own (``stateless_call``), the loss is Keras' MSE and the
-    update is Keras' Adam written out on tensors, so histories match ``fit``: bit for bit with
-    full batches on the graph, within ~1e-7 with a padded short last batch or on XLA (tests).
+    The model math is the Keras model's own (``stateless_call``), the loss is the Keras loss and
+    the update is the Keras optimizer's own code (``stateless_apply``), so histories match ``fit``:
+    bit for bit with full batches on the graph, within ~1e-7 with a padded short last batch or on
+    XLA (tests).
     """
 
     def __init__(self, config: Config) -> None:
@@ -283,29 +304,45 @@ class CompiledLoop:
         self.steps_per_epoch = math.ceil(self.samples / self.batch)
         self.shuffle = config.shuffle and self.steps_per_epoch > 1
         self.show = problem.samples // problem.inputs.shape[0]  # rows of X that make the first sequence
+        self.validation = problem.X_val is not None
+        self.early_stopping = config.patience is not None
         self.traces = 0
         self.xla_compiles = 0
-        self._loss = keras.losses.MeanSquaredError()
-        self._per_row = keras.losses.MeanSquaredError(reduction=None)
-        # The state keeps every weight in one flat vector (and Adam's moments likewise): the
+        self._loss = keras_choices.loss(config)
+        self._per_row = keras_choices.loss(config, per_sample=True)
+        # The state keeps every weight in one flat vector (and the optimizer's slots likewise): the
         # update is then a handful of ops instead of a handful per weight tensor, which traces,
-        # instantiates and runs faster; the arithmetic per element is the same.
+        # instantiates and runs faster. Every optimizer here updates element by element (AdamW's
+        # decay too, which Keras applies to every weight), so the arithmetic is the same.
         self._shapes = [tuple(v.shape) for v in self.model.trainable_variables]
         self._sizes = [int(np.prod(shape)) for shape in self._shapes]
         size = sum(self._sizes)
+        self._optimizer = keras_choices.stateless_optimizer(config)
+        self._flat = keras.Variable(np.zeros(size, np.float32), name="flat_weights")
+        self._optimizer.build([self._flat])
+        variables = self._optimizer.variables
+        # The learning rate is one of the optimizer's variables; it is an input, not state.
+        self._lr_index = next(i for i, v in enumerate(variables) if v is self._optimizer._learning_rate)
+        self._slots = [v for i, v in enumerate(variables) if i != self._lr_index]
         # Rows of the snapshot buffer a call fills (its bytes bounded, so big models stay cheap).
         self.slots = SNAPSHOT_SLOT_BYTES and max(1, min(MAX_SNAPSHOT_SLOTS, SNAPSHOT_SLOT_BYTES // (4 * size)))
+        flat = tf.TensorSpec([size], tf.float32)
+        state = [flat, *(tf.TensorSpec(v.shape, v.dtype) for v in self._slots)]
+        state += [tf.TensorSpec([], tf.int64), tf.TensorSpec([2], tf.float32)]  # step; epoch's loss total, count
+        if self.early_stopping:  # best loss, epochs waited, best epoch (0-based), best weights, stop?
+            state += [tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64), flat,
+                      tf.TensorSpec([], tf.bool)]
+        inputs = [tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)]  # learning rate, seed
+        inputs += [tf.TensorSpec(problem.X.shape, tf.float32), tf.TensorSpec(problem.y.shape, tf.float32)]
+        if self.validation:
+            inputs += [tf.TensorSpec(problem.X_val.shape, tf.float32), tf.TensorSpec(problem.y_val.shape, tf.float32)]
+        if self.early_stopping:
+            inputs.append(tf.TensorSpec([], tf.int32))  # patience
+        self._state_size, self._input_size = len(state), len(inputs)
         self._specs = [
-            tf.TensorSpec([size], tf.float32),  # weights
-            tf.TensorSpec([size], tf.float32),  # Adam m
-            tf.TensorSpec([size], tf.float32),  # Adam v
-            tf.TensorSpec([], tf.int64),  # global step
-            tf.TensorSpec([2], tf.float32),  # the running epoch's loss total and sample count
-            tf.TensorSpec([], tf.float32),  # learning rate
-            tf.TensorSpec(problem.X.shape, tf.float32),
-            tf.TensorSpec(problem.y.shape, tf.float32),
+            *state,
+            *inputs,
             tf.TensorSpec([], tf.int64),  # steps to run
-            tf.TensorSpec([], tf.int64),  # seed
             tf.TensorSpec([], tf.bool),  # whether to compute predictions after the steps
             tf.TensorSpec([MAX_CHUNK_STEPS], tf.int32),  # each step's snapshot row (``slots``: none)
         ]
@@ -327,41 +364,76 @@ class CompiledLoop:
     # -- running
 
     def start(self, weights: list[np.ndarray]) -> list[Any]:
-        """The state tensors a run starts from: these weights, a fresh Adam, step 0."""
+        """The state tensors a run starts from: these weights, a fresh optimizer, step 0."""
         tf = self.tf
-        flat = np.concatenate([np.asarray(w, np.float32).ravel() for w in weights])
-        zeros = tf.zeros(flat.shape, tf.float32)
-        return [tf.constant(flat), zeros, zeros, tf.constant(0, tf.int64), tf.zeros([2], tf.float32)]
+        flat = tf.constant(np.concatenate([np.asarray(w, np.float32).ravel() for w in weights]))
+        state = [flat, *(tf.zeros(v.shape, v.dtype) for v in self._slots), tf.constant(0, tf.int64)]
+        state.append(tf.zeros([2], tf.float32))
+        if self.early_stopping:  # (the first epoch is always the best so far: these are not read)
+            state += [tf.constant(0.0), tf.constant(0), tf.constant(0, tf.int64), flat, tf.constant(False)]
+        return state
 
-    def weights(self, state: list[Any]) -> list[np.ndarray]:
-        """The weights in a state, shaped as the model's ``get_weights``."""
-        flat = state[0].numpy()
+    def inputs(self, config: Config) -> list[Any]:
+        """The tensors a run of ``config`` feeds every call: its settings and its data."""
+        tf, problem = self.tf, config.problem
+        inputs = [tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)]
+        inputs += [tf.constant(problem.X), tf.constant(problem.y)]
+        if self.validation:
+            inputs += [tf.constant(problem.X_val), tf.constant(problem.y_val)]
+        if self.early_stopping:
+            inputs.append(tf.constant(config.patience, tf.int32))
+        return inputs
+
+    def step(self, state: list[Any]) -> int:
+        """Training steps a state has run."""
+        return int(state[len(self._slots) + 1])
+
+    def stopped(self, state: list[Any]) -> bool:
+        """Whether early stopping ended the run in this state."""
+        return self.early_stopping and bool(state[-1])
+
+    def best(self, state: list[Any]) -> tuple[int, list[np.ndarray]]:
+        """Early stopping's best epoch (1-based) and its weights, shaped as ``get_weights``."""
+        return int(state[-3]) + 1, self.weights(state, state[-2])
+
+    def weights(self, state: list[Any], flat: Any = None) -> list[np.ndarray]:
+        """The weights in a state (or the flat vector ``flat``), shaped as the model's ``get_weights``."""
+        flat = (state[0] if flat is None else flat).numpy()
         bounds = np.cumsum([0, *self._sizes])
         return [flat[a:b].reshape(shape) for a, b, shape in zip(bounds[:-1], bounds[1:], self._shapes)]
 
     def run(
-        self, executable: Any, state: list[Any], lr: Any, X: Any, y: Any, steps: int, seed: Any,
-        predict: bool = True, keep_after: list[int] = (),
-    ) -> tuple[list[Any], np.ndarray, np.ndarray | None, np.ndarray]:
-        """``steps`` more steps: (the new state, losses of the epochs that ended, predictions or
+        self, executable: Any, state: list[Any], inputs: list[Any], steps: int, predict: bool = True,
+        keep_after: list[int] = (),
+    ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """``steps`` more steps (fewer when early stopping ends the run): (the new state, losses
+        and validation losses of the epochs that ended (none without validation), predictions or
         None, the flat weights after each step of ``keep_after``: ascending indices into this
         call's steps, at most ``slots`` of them)."""
         tf = self.tf
         rows = np.full(MAX_CHUNK_STEPS, self.slots, np.int32)
         rows[list(keep_after)] = np.arange(len(keep_after), dtype=np.int32)
         with _without_grappler(tf):
-            out = executable(
-                *state, lr, X, y, tf.constant(steps, tf.int64), seed, tf.constant(predict), tf.constant(rows)
-            )
-        losses, ended, predictions, kept = out[5:]
+            out = executable(*state, *inputs, tf.constant(steps, tf.int64), tf.constant(predict), tf.constant(rows))
+        losses, val_losses, ended, predictions, kept = out[self._state_size :]
+        ended = int(ended)
         kept = kept[: len(keep_after)].numpy() if len(keep_after) else np.zeros((0, 0), np.float32)
-        return list(out[:5]), losses.numpy()[: int(ended)], predictions.numpy() if predict else None, kept
+        val_losses = val_losses.numpy()[:ended] if self.validation else np.zeros(0, np.float32)
+        shown = predictions.numpy() if predict else None
+        return list(out[: self._state_size]), losses.numpy()[:ended], val_losses, shown, kept
 
     def _chunk(self, *flat: Any) -> list[Any]:  # traced once per graph shape
         tf = self.tf
         self.traces += 1
         model = self.model
-        w, m, v, step0, sums, lr, X, y, steps, seed, predict, rows = flat
+        state, flat = list(flat[: self._state_size]), flat[self._state_size :]
+        inputs, (steps, predict, rows) = list(flat[: self._input_size]), flat[self._input_size :]
+        w, slots = state[0], state[1 : 1 + len(self._slots)]
+        step0, sums = state[1 + len(self._slots)], state[2 + len(self._slots)]
+        watch0 = state[3 + len(self._slots) :]  # early stopping's state (empty without)
+        lr, seed, X, y = inputs[:4]
+        X_val, y_val = inputs[4:6] if self.validation else (None, None)
+        patience = inputs[-1] if self.early_stopping else None
 
         def unflatten(vector: Any) -> list:
             pieces = tf.split(vector, self._sizes)
@@ -371,8 +443,8 @@ class CompiledLoop:
         last = n - (per_epoch - 1) * batch  # Keras keeps a short last batch
         frozen = [v.value for v in model.non_trainable_variables]
 
-        def train_on(indices: Any, w: Any, m: Any, v: Any, step: Any, size: Any = None) -> tuple:
-            """One Adam step on the rows ``indices`` (all rows when None): (loss, w, m, v).
+        def train_on(indices: Any, w: Any, slots: list, size: Any = None) -> tuple:
+            """One optimizer step on the rows ``indices`` (all rows when None): (loss, w, slots).
 
             With ``size``, only the first ``size`` of the ``batch`` rows count (the short last
             batch, padded so that one traced step serves every batch: tracing and compiling a
@@ -390,15 +462,49 @@ class CompiledLoop:
                     elements = tf.cast(size * int(np.prod(per_row.shape[1:])), per_row.dtype)
                     loss = tf.reduce_sum(per_row * weights) / elements
             g = tape.gradient(loss, w)
-            # keras.optimizers.Adam.update_step, expression for expression (so fit matches exactly).
-            local_step = tf.cast(step + 1, tf.float32)
-            beta_1_power = tf.pow(tf.constant(ADAM_BETA_1, tf.float32), local_step)
-            beta_2_power = tf.pow(tf.constant(ADAM_BETA_2, tf.float32), local_step)
-            alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-            m = m + (g - m) * (1 - ADAM_BETA_1)
-            v = v + (tf.square(g) - v) * (1 - ADAM_BETA_2)
-            w = w - (m * alpha) / (tf.sqrt(v) + ADAM_EPSILON)
-            return loss, w, m, v
+            # Keras' own update on the flat weights: its variables' values in, the new values out.
+            variables = [*slots]
+            variables.insert(self._lr_index, lr)
+            (w,), variables = self._optimizer.stateless_apply(variables, [g], [w])
+            return loss, w, [v for i, v in enumerate(variables) if i != self._lr_index]
+
+        def validation_loss(w: Any) -> Any:
+            """The validation loss as ``fit`` reports it: Keras' loss on each batch of
+            ``batch_size`` rows in order (the last one short), averaged by its Mean tracker."""
+            weights = unflatten(w)
+            rows_val = X_val.shape[0]
+            size = min(batch, rows_val)
+            full, rest = divmod(rows_val, size)
+
+            def loss_on(xb: Any, yb: Any) -> Any:
+                return self._loss(yb, model.stateless_call(weights, frozen, xb, training=False)[0])
+
+            if full == 1:
+                total = loss_on(X_val[:size], y_val[:size]) * size
+            else:
+                def body(j, total):  # noqa: ANN001 - traced
+                    indices = tf.cast(j * size, tf.int32) + tf.range(size)  # gather: see ``take``
+                    return j + 1, total + loss_on(tf.gather(X_val, indices), tf.gather(y_val, indices)) * size
+
+                _, total = tf.while_loop(lambda j, _: j < full, body, (tf.constant(0), tf.constant(0.0)))
+            if rest:
+                total = total + loss_on(X_val[full * size :], y_val[full * size :]) * rest
+            return tf.math.divide_no_nan(total, tf.constant(float(rows_val)))
+
+        def watch(done: Any, epoch: Any, value: Any, w: Any, state: list) -> list:
+            """keras.callbacks.EarlyStopping.on_epoch_end (min_delta 0, restore_best_weights) at an
+            epoch's end: the first epoch, or a strictly lower value, is the new best and resets
+            the wait; otherwise the wait grows, and at ``patience`` the run stops."""
+            best, wait, best_epoch, best_w, _ = state
+            better = tf.logical_and(done, tf.logical_or(tf.equal(epoch, 0), value < best))
+            waited = tf.where(done, wait + 1, wait)
+            return [
+                tf.where(better, value, best),
+                tf.where(better, 0, waited),
+                tf.where(better, epoch, best_epoch),
+                tf.where(better, w, best_w),
+                tf.logical_and(tf.logical_not(better), tf.logical_and(done, waited >= patience)),
+            ]
 
         def order(epoch: Any) -> Any:
             return _permutation(seed, epoch, n, tf)
@@ -414,10 +520,10 @@ class CompiledLoop:
                 return kept
             return tf.raw_ops.TensorListSetItem(input_handle=kept, index=tf.gather(rows, i), item=w)
 
-        def body(i, perm, total, count, losses, ended, w, m, v, kept):  # noqa: ANN001 - traced
+        def body(i, perm, total, count, losses, val_losses, ended, w, kept, slots, watched):  # noqa: ANN001
             step = step0 + i
             if per_epoch == 1:  # full batch: no indexing at all
-                loss, w, m, v = train_on(None, w, m, v, step)
+                loss, w, slots = train_on(None, w, slots)
                 size = float(n)
                 total, count = loss * size, tf.constant(size)
                 done = True
@@ -433,49 +539,69 @@ class CompiledLoop:
                     return tf.gather(perm, start + tf.range(size))
 
                 if last == batch:
-                    loss, w, m, v = train_on(take(batch), w, m, v, step)
+                    loss, w, slots = train_on(take(batch), w, slots)
                     size = float(batch)
                 else:
                     is_last = tf.equal(b, per_epoch - 1)
                     size = tf.where(is_last, last, batch)
                     # The short last batch is padded with rows from the start of the epoch's order.
                     indices = tf.gather(perm, (start + tf.range(batch)) % n)
-                    loss, w, m, v = train_on(indices, w, m, v, step, size)
+                    loss, w, slots = train_on(indices, w, slots, size)
                     size = tf.cast(size, tf.float32)
                 total, count = total + loss * size, count + size
                 done = tf.equal(b, per_epoch - 1)
             # Keras' Mean loss tracker: weighted total over count, divide_no_nan (plain / was 1 ulp off).
             # The slot ``ended`` is written every step; only an ended epoch moves past it.
-            losses = tf.tensor_scatter_nd_update(losses, [[ended]], [tf.math.divide_no_nan(total, count)])
+            epoch_loss = tf.math.divide_no_nan(total, count)
+            losses = tf.tensor_scatter_nd_update(losses, [[ended]], [epoch_loss])
+            monitored = epoch_loss
+            if self.validation:  # after the epoch's last step, on its final weights, as fit does
+                if done is True:
+                    monitored = validation_loss(w)
+                else:
+                    monitored = tf.cond(done, lambda: validation_loss(w), lambda: tf.constant(0.0))
+                val_losses = tf.tensor_scatter_nd_update(val_losses, [[ended]], [monitored])
+            if self.early_stopping:
+                watched = watch(tf.convert_to_tensor(done), step // per_epoch, monitored, w, watched)
             kept = keep(i, w, kept)
             if done is True:
-                return i + 1, perm, tf.constant(0.0), tf.constant(0.0), losses, ended + 1, w, m, v, kept
-            ended = ended + tf.cast(done, tf.int32)
-            total = tf.where(done, 0.0, total)
-            count = tf.where(done, 0.0, count)
-            return i + 1, perm, total, count, losses, ended, w, m, v, kept
+                total, count, ended = tf.constant(0.0), tf.constant(0.0), ended + 1
+            else:
+                ended = ended + tf.cast(done, tf.int32)
+                total = tf.where(done, 0.0, total)
+                count = tf.where(done, 0.0, count)
+            return i + 1, perm, total, count, losses, val_losses, ended, w, kept, slots, watched
 
         if self.shuffle:
             perm0 = order(step0 // per_epoch)
         else:
             perm0 = tf.range(n, dtype=tf.int32)
+        buffer = tf.zeros([MAX_CHUNK_STEPS], tf.float32)
         loop_vars = (
             tf.constant(0, tf.int64),
             perm0,
             sums[0],
             sums[1],
-            tf.zeros([MAX_CHUNK_STEPS], tf.float32),
+            buffer,
+            buffer if self.validation else tf.zeros([0], tf.float32),
             tf.constant(0, tf.int32),
             w,
-            m,
-            v,
             tf.raw_ops.TensorListReserve(
                 element_shape=tf.constant([w.shape[0]], tf.int32), num_elements=self.slots + 1, element_dtype=tf.float32
             ),
+            slots,
+            watch0,
         )
-        _, _, total, count, losses, ended, w, m, v, kept = tf.while_loop(
-            lambda i, *_: i < steps, body, loop_vars, maximum_iterations=MAX_CHUNK_STEPS
+
+        def going(i, *rest):  # noqa: ANN001 - traced
+            if not self.early_stopping:
+                return i < steps
+            return tf.logical_and(i < steps, tf.logical_not(rest[-1][-1]))  # early stopping's "stop"
+
+        ran, _, total, count, losses, val_losses, ended, w, kept, slots, watched = tf.while_loop(
+            going, body, loop_vars, maximum_iterations=MAX_CHUNK_STEPS
         )
+
         def predictions() -> Any:
             return model.stateless_call(unflatten(w), frozen, X[: self.show], training=False)[0]
 
@@ -486,17 +612,18 @@ class CompiledLoop:
             input_handle=kept, element_shape=tf.constant([w.shape[0]], tf.int32), element_dtype=tf.float32,
             num_elements=self.slots + 1,
         )
-        return [w, m, v, step0 + steps, tf.stack([total, count]), losses, ended, shown, kept]
+        state = [w, *slots, step0 + ran, tf.stack([total, count]), *watched]
+        return [*state, losses, val_losses, ended, shown, kept]
 
     # -- XLA, compiled in another thread
 
-    def want_xla(self, state: list[Any], lr: Any, X: Any, y: Any, seed: Any) -> None:
+    def want_xla(self, state: list[Any], inputs: list[Any]) -> None:
         """Start compiling the XLA executable in another thread, unless it was already asked for."""
         with self._lock:
             if self.xla_state != "none":
                 return
             self.xla_state = "compiling"
-            self._xla_args = (state, lr, X, y, seed)
+            self._xla_args = (state, inputs)
         _start_compile(self)
 
     def wait_xla(self, timeout: float | None = None) -> bool:
@@ -507,13 +634,13 @@ class CompiledLoop:
 
     def _compile_xla(self) -> None:
         tf = self.tf
-        state, lr, X, y, seed = self._xla_args
+        state, inputs = self._xla_args
         try:
             began = time.perf_counter()
             graph = self.graph
             executable = tf.function(lambda *a: graph(*a), jit_compile=True, autograph=False)
             executable = executable.get_concrete_function(*self._specs)  # traces one call op
-            self.run(executable, state, lr, X, y, 0, seed, False)  # the first call compiles
+            self.run(executable, state, inputs, 0, False)  # the first call compiles
             self.xla_compiles += 1
             self.xla_seconds = time.perf_counter() - began
             # Time a few calls (on this thread's own tensors) so the first XLA chunk is sized about
@@ -521,7 +648,7 @@ class CompiledLoop:
             steps, best, spent = 1, 0.0, 0.0
             while spent < CHUNK_SECONDS and steps <= MAX_CHUNK_STEPS:
                 t0 = time.perf_counter()
-                self.run(executable, state, lr, X, y, steps, seed, False)
+                self.run(executable, state, inputs, steps, False)
                 took = time.perf_counter() - t0
                 spent += took
                 best = max(best, steps / took)
@@ -616,7 +743,8 @@ def _start_compile(loop: CompiledLoop) -> None:
 
 
 def graph_key(config: Config) -> tuple:
-    """What changes the compiled program. Learning rate, seed and data values do not: they are inputs."""
+    """What changes the compiled program. Learning rate, seed, patience and data values do not:
+    they are inputs."""
     if config.batch_size is None or config.units is None or config.sequences is None:
         config = config.resolved()  # (a resolved config keeps its problem: random data is not redrawn)
     problem = config.problem
@@ -632,6 +760,12 @@ def graph_key(config: Config) -> tuple:
         config.batch_size,
         config.shuffle and steps_per_epoch > 1,  # one batch per epoch: order cannot matter
         SNAPSHOT_SLOT_BYTES,  # the snapshot buffer's rows
+        config.optimizer,
+        # Keras' SGD and RMSprop read momentum as a Python number (and branch on it being 0)
+        config.momentum if config.optimizer in keras_choices.USES_MOMENTUM else None,
+        config.loss,
+        None if problem.X_val is None else (problem.X_val.shape, problem.y_val.shape),
+        config.patience is not None,  # the patience itself is an input
     )
 
 
@@ -664,14 +798,12 @@ def warm(config: Config) -> CompiledLoop:
     """Get ``config``'s program ready ahead of a run: trace it here (if new) and, when the config
     runs on XLA, start compiling that now (a front end can call this while a person is still
     choosing settings). Returns the program."""
-    tf, _ = runtime.load()
+    runtime.load()
     config = config.resolved()
     loop, _ = compiled_loop(config)
     if uses_xla(config, loop):
-        problem = config.problem
-        state = [tf.zeros(spec.shape, spec.dtype) for spec in loop._specs[:5]]  # any values compile
-        args = (state, tf.constant(config.lr, tf.float32), tf.constant(problem.X), tf.constant(problem.y))
-        loop.want_xla(*args, tf.constant(config.seed, tf.int64))
+        zeros = [np.zeros(shape, np.float32) for shape in loop._shapes]  # any values compile
+        loop.want_xla(loop.start(zeros), loop.inputs(config))
     return loop
 
 
@@ -725,7 +857,7 @@ def fast_loop(
     hold_at: Callable[[int], int | None] | None = None,
 ) -> Finished:
     """Chunks of compiled steps, each about ``CHUNK_SECONDS`` long, with events between them."""
-    tf, _ = runtime.load()
+    runtime.load()
     start = time.perf_counter()
     problem = config.problem
     fresh = graph_key(config) not in _loops
@@ -735,30 +867,36 @@ def fast_loop(
     if should_stop():  # asked while tracing, which cannot be interrupted
         raise Stop
     state = loop.start(model.get_weights())
-    X, y = tf.constant(problem.X), tf.constant(problem.y)
-    lr, seed = tf.constant(config.lr, tf.float32), tf.constant(config.seed, tf.int64)
+    inputs = loop.inputs(config)
+
+    def stop() -> None:
+        """Keep what was learned (with early stopping, the best epoch's weights, as Keras restores
+        them at any end of ``fit``) and end the run as cancelled."""
+        model.set_weights(loop.best(state)[1] if loop.early_stopping else loop.weights(state))
+        raise Stop
+
     total = config.epochs * loop.steps_per_epoch
     mode = "xla" if uses_xla(config, loop) else "graph"
     compile_s = 0.0
     if mode == "xla" and loop.xla_state != "ready":
         emit(Compiling("xla"))
-        loop.want_xla(state, lr, X, y, seed)  # (no-op when warm() started it)
+        loop.want_xla(state, inputs)  # (no-op when warm() started it)
         while not loop.wait_xla(CHUNK_SECONDS):  # still answering cancellation
             if should_stop():
-                model.set_weights(loop.weights(state))
-                raise Stop
+                stop()
         mode = "xla" if loop.xla_state == "ready" else "graph"  # XLA cannot compile every op
         compile_s = time.perf_counter() - start
     elif mode == "graph" and not loop.graph_instantiated:
         if not fresh:
             emit(Compiling("graph"))
-        state, *_ = loop.run(loop.graph, state, lr, X, y, 0, seed, False)  # the first call instantiates
+        state, *_ = loop.run(loop.graph, state, inputs, 0, False)  # the first call instantiates
         loop.graph_instantiated = True
         compile_s = time.perf_counter() - start
     else:
         emit(Compiling("cached"))
     emit(Compiled(compile_s))
     history: list[float] = []
+    val_history: list[float] = []
     step, predicted_at = 0, -math.inf
     loop.last_mode, loop.last_calls = mode, 0
     plan = _snapshot_plan(config, model) if snapshots is not None and loop.slots else []
@@ -768,8 +906,7 @@ def fast_loop(
         if hold is not None:
             if step >= hold * loop.steps_per_epoch:  # held: wait there until stepped, resumed or stopped
                 if should_stop():
-                    model.set_weights(loop.weights(state))
-                    raise Stop
+                    stop()
                 continue
             steps = min(steps, hold * loop.steps_per_epoch - step)
         due, steps = _due(plan, step, steps, loop.steps_per_epoch, loop.slots)
@@ -779,24 +916,26 @@ def fast_loop(
         predict = began + CHUNK_SECONDS - predicted_at >= PREDICT_EVERY_S or step + steps >= total
         predict = predict or (hold is not None and step + steps >= hold * loop.steps_per_epoch)
         after = [epoch * loop.steps_per_epoch - 1 - step for epoch in due]
-        state, losses, predictions, kept = loop.run(executable, state, lr, X, y, steps, seed, predict, after)
+        state, losses, val_losses, predictions, kept = loop.run(executable, state, inputs, steps, predict, after)
         took = time.perf_counter() - began
+        ran = loop.step(state) - step if loop.early_stopping else steps  # early stopping may end a call early
         for epoch, flat in zip(due, kept):
-            snapshots.add(epoch, flat)
-        step += steps
+            if epoch * loop.steps_per_epoch <= step + ran:
+                snapshots.add(epoch, flat)
+        step += ran
         loop.last_calls += 1
         # Steps per second for sizing chunks. A short call is mostly fixed overhead and
         # understates the rate, so it may raise the estimate but not lower it.
-        seen, rate = steps / max(took, 1e-9), loop.rate[mode]
+        seen, rate = ran / max(took, 1e-9), loop.rate[mode]
         if rate is None or took >= CHUNK_SECONDS / 5:
             loop.rate[mode] = seen if rate is None else 0.5 * (rate + seen)
         elif seen > rate:
             loop.rate[mode] = seen
         now = time.perf_counter()
         if len(losses):
-            values = losses.tolist()
-            emit(Epochs(len(history) + 1, tuple(values), now - start))
-            history.extend(values)
+            emit(Epochs(len(history) + 1, tuple(losses.tolist()), now - start, tuple(val_losses.tolist())))
+            history.extend(losses.tolist())
+            val_history.extend(val_losses.tolist())
         within = step % loop.steps_per_epoch
         if within:  # a long epoch: say how far into it
             emit(Steps(step // loop.steps_per_epoch + 1, within, loop.steps_per_epoch))
@@ -804,12 +943,19 @@ def fast_loop(
             predicted_at = now
             shown = predictions.reshape(-1)[: problem.inputs.shape[1]]
             emit(Predictions(len(history), tuple(shown.tolist())))
+        if loop.stopped(state):
+            break
         if step < total and should_stop():
-            model.set_weights(loop.weights(state))
-            raise Stop
-    model.set_weights(loop.weights(state))
-    outputs = predictions if loop.show == problem.samples else None
-    return _finished(config, model, history, time.perf_counter() - start, compile_s, outputs)
+            stop()
+    best_epoch = None
+    if loop.early_stopping:  # Keras restores the best epoch's weights whether or not it stopped early
+        best_epoch, weights = loop.best(state)
+        model.set_weights(weights)
+        outputs = None
+    else:
+        model.set_weights(loop.weights(state))
+        outputs = predictions if loop.show == problem.samples else None
+    return _finished(config, model, history, val_history, best_epoch, time.perf_counter() - start, compile_s, outputs)
 
 
 ENGINES: dict[str, Callable[..., Finished]] = {

@@ -58,7 +58,7 @@ class Estimate:
     estimated_peak_bytes: int  # the process's peak resident memory, TensorFlow included
     compile_seconds: float  # tracing the program (and compiling XLA when the run uses it)
     step_seconds: float
-    estimated_seconds: float  # the whole training: compiling, every step and the final predictions
+    estimated_seconds: float  # the whole training: compiling, every step, validation and the final predictions
     xla: bool  # whether the time assumes XLA (see ``engine.uses_xla``)
 
     def to_dict(self) -> dict:
@@ -104,7 +104,12 @@ def estimate(config: Config, *, xla: bool = False) -> Estimate:
     if xla:
         step_s /= XLA_SPEEDUP
         compile_s += XLA_S + XLA_PER_STEP_S * timesteps * c.layers
-    data = FLOAT * (math.prod(x_shape) + math.prod(y_shape))
+    # Validation: a forward pass over the held-out samples each epoch, in batches of batch_size,
+    # taken as a third of a training step per batch (no backward pass or update).
+    held = c.validation_sequences
+    val_x, val_y = c.topology_entry.x_shape(held, c.length), c.topology_entry.y_shape(held, c.length)
+    validation_s = c.epochs * math.ceil(val_x[0] / c.batch_size) * step_s / 3 if held else 0.0
+    data = FLOAT * (math.prod(x_shape) + math.prod(y_shape) + (math.prod(val_x) + math.prod(val_y) if held else 0))
     model = 4 * FLOAT * count
     activations = FLOAT * c.batch_size * recurrences * gates * c.units
     values = c.sequence_count * c.length
@@ -127,7 +132,7 @@ def estimate(config: Config, *, xla: bool = False) -> Estimate:
         estimated_peak_bytes=int(peak),
         compile_seconds=compile_s,
         step_seconds=step_s,
-        estimated_seconds=compile_s + steps * step_s + predict_s,
+        estimated_seconds=compile_s + steps * step_s + validation_s + predict_s,
         xla=xla,
     )
 

@@ -89,6 +89,8 @@ def run_experiment(
         bad = record["history"][watch.epoch - 1]
         # JSON has no NaN: the diverged epoch's loss is kept as null, its value in the message.
         history = record["history"][: watch.epoch - 1] + [None]
+        if "val_history" in record:  # the same epochs; JSON has no NaN either
+            record["val_history"] = [v if math.isfinite(v) else None for v in record["val_history"][: watch.epoch]]
         record.update(
             status="diverged",
             history=history,

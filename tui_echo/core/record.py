@@ -66,6 +66,10 @@ def run_record(
             compile_s=final.compile_s,
             epochs_per_s=final.epochs_per_s,
         )
+        if final.best_epoch is not None:  # early stopping: the epoch whose weights the model kept
+            record["best_epoch"] = final.best_epoch
+    if not isinstance(final, Failed) and final.val_history:
+        record["val_history"] = list(final.val_history)
     if isinstance(final, Failed):
         record["error"] = final.message
     if not isinstance(final, Failed) and final.val_history:

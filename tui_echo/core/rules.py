@@ -53,13 +53,18 @@ class IntRange:
 
 @dataclass(frozen=True)
 class FloatRange:
-    """A float in (low, high]: zero and negatives are refused for rates."""
+    """A float in (low, high]: zero and negatives are refused for rates. With ``low_allowed``, in
+    [low, high] (a momentum of 0 is plain SGD)."""
 
     low: float
     high: float
+    low_allowed: bool = False
 
     def parse(self, field: str, value: Any) -> float:
-        allowed = f"must be a number greater than {self.low:g} and at most {self.high:g}"
+        if self.low_allowed:
+            allowed = f"must be a number from {self.low:g} to {self.high:g}"
+        else:
+            allowed = f"must be a number greater than {self.low:g} and at most {self.high:g}"
         number: float | None = None
         try:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -68,9 +73,13 @@ class FloatRange:
                 number = float(value.strip())
         except (ValueError, OverflowError):
             number = None
-        if number is None or not math.isfinite(number) or not self.low < number <= self.high:
+        if number is None or not math.isfinite(number) or not self._within(number):
             raise ConfigError(field, f"{allowed} (got {shown(value)})")
         return number
+
+    def _within(self, number: float) -> bool:
+        above = self.low <= number if self.low_allowed else self.low < number
+        return above and number <= self.high
 
 
 @dataclass(frozen=True)

@@ -454,6 +454,7 @@ RESULT_FIELDS: dict[str, Callable[[Any], bool]] = {
     "wall_s": _is_optional_number,
     "compile_s": _is_optional_number,
     "epochs_per_s": _is_optional_number,
+    "best_epoch": lambda v: _is_int(v) and 1 <= v <= MAX_EPOCHS,  # early stopping's kept epoch
     "engine": _is_text,
     "versions": _is_versions,
     "device": _is_text,

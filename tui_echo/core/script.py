@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from . import csvdata, runtime
+from . import csvdata, keras_choices, runtime
 from .config import Config
 from .settings import SETTINGS
 from .tasks import TASKS
@@ -60,6 +60,63 @@ def _command(config: Config) -> str:
     return "\n".join([*lines, line])
 
 
+def _settings(config: Config) -> str:
+    """Every setting's value (defaults filled in), wrapped for a docstring."""
+    words = [f"{name}={value}" for name, value in config.to_dict().items()]
+    lines, line = [], " "
+    for word in words:
+        if len(line) + len(word) > 90:
+            lines.append(line.rstrip(","))
+            line = " "
+        line += f" {word},"
+    return "\n".join([*lines, line.rstrip(",")])
+
+
+def _framing(config: Config) -> str:
+    """Statements that frame ``inputs``/``targets`` as X and y (and X_val, y_val: the last
+    sequences, held out as the lab holds them out)."""
+    x_shape, y_shape = config.shapes
+    held = config.validation_sequences
+    if not held:
+        return f"X = inputs.reshape{x_shape}\ny = targets.reshape{y_shape}"
+    topology = config.topology_entry
+    x_val, y_val = topology.x_shape(held, config.length, config.features), topology.y_shape(held, config.length)
+    return (
+        f"held = {held}  # the last sequences, held out for validation\n"
+        f"X = inputs[:-held].reshape{x_shape}\ny = targets[:-held].reshape{y_shape}\n"
+        f"X_val = inputs[-held:].reshape{x_val}\ny_val = targets[-held:].reshape{y_val}"
+    )
+
+
+def _training(config: Config) -> str:
+    """The compile and fit statements, and what the script prints of the losses."""
+    stopping = keras_choices.early_stopping_code(config)
+    fit = f"epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}"
+    if config.validation_sequences:
+        fit += ", validation_data=(X_val, y_val)"
+    lines = [
+        f"model.compile(optimizer={keras_choices.optimizer_code(config)}, loss={keras_choices.loss_code(config)})",
+        "model.summary()",
+        "",
+        "# train",
+    ]
+    if stopping:
+        lines.append(f"stopping = {stopping}")
+        fit += ", callbacks=[stopping]"
+    lines.append(f"history = model.fit(X, y, {fit}, verbose=0)")
+    return "\n".join(lines)
+
+
+def _results(config: Config) -> str:
+    """What the script prints after predicting: its final loss (and validation loss, best epoch)."""
+    lines = ['print("final loss:", repr(history.history["loss"][-1]))']
+    if config.validation_sequences:
+        lines.append('print("final val loss:", repr(history.history["val_loss"][-1]))')
+    if config.patience is not None:
+        lines.append('print("epochs:", len(history.history["loss"]), "best epoch (weights kept):", stopping.best_epoch + 1)')
+    return "\n".join(lines)
+
+
 def _data(config: Config) -> str:
     """Statements that make ``inputs`` and ``targets``: the task's own code, else literals."""
     if TASKS[config.task].data:
@@ -75,20 +132,7 @@ def _data(config: Config) -> str:
 def experiment_script(config: Config) -> str:
     """The whole script for ``config``: data, model, compile, fit, predict."""
     config = config.resolved()
-    x_shape, y_shape = config.shapes
-    held = config.validation_sequences
-    train = config.sequence_count - held
-    if held:  # the last sequences validate, as in the lab
-        topology = config.topology_entry
-        framing = (
-            f"train = {train}  # sequences to train on; the last {held} validate\n"
-            f"X, y = inputs[:train].reshape{x_shape}, targets[:train].reshape{y_shape}\n"
-            f"X_val = inputs[train:].reshape{topology.x_shape(held, config.length, config.features)}\n"
-            f"y_val = targets[train:].reshape{topology.y_shape(held, config.length)}"
-        )
-    else:
-        framing = f"X = inputs.reshape{x_shape}\ny = targets.reshape{y_shape}"
-    validation = "validation_data=(X_val, y_val), " if held else ""
+    x_shape = config.shapes[0]
     runtime.load()  # TensorFlow set up as for training, before building the model first touches it
     model = config.build_model()  # only read for its layers; weights come from the seed
     layers = ",\n    ".join(_layer_code(layer) for layer in model.layers)
@@ -96,6 +140,9 @@ def experiment_script(config: Config) -> str:
 
 Exported by tui-echo {__version__}; reproduces:
 {_command(config)}
+
+Settings:
+{_settings(config)}
 """
 
 import os
@@ -118,7 +165,7 @@ import numpy as np
 
 {DATA_BEGINS}: {config.sequence_count} sequence(s) of length {config.length} ({config.task} task), framed for {config.topology}
 {_data(config)}
-{framing}
+{_framing(config)}
 
 {DATA_ENDS}: the seed fixes the initial weights, as in the lab
 keras.utils.set_random_seed({config.seed})
@@ -126,18 +173,14 @@ model = keras.Sequential([
     keras.Input(shape={x_shape[1:]}),
     {layers},
 ])
-model.compile(optimizer=keras.optimizers.Adam(learning_rate={config.lr!r}), loss="mean_squared_error")
-model.summary()
-
-# train
-history = model.fit(X, y, epochs={config.epochs}, batch_size={config.batch_size}, shuffle={config.shuffle}, {validation}verbose=0)
+{_training(config)}
 
 # evaluate: the first sequence, rounded as the tutorial prints it, then full precision
-result = model.predict(X, verbose=0).reshape(-1, {config.length})
+result = model.predict(X, verbose=0).reshape(-1, inputs.shape[1])  # one row a training sequence
 for value in result[0]:
     print("%.1f" % value)
 print("predictions:", " ".join(repr(float(v)) for v in result.ravel()))
-print("final loss:", repr(history.history["loss"][-1]))
+{_results(config)}
 '''
 
 

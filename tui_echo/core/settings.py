@@ -18,6 +18,8 @@ from .tasks import TASKS, Task
 from .topologies import TOPOLOGIES
 
 ENGINES = ("fast", "fit")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")  # Keras' optimizers, at Keras' defaults but lr and momentum
+LOSSES = ("mse", "mae", "huber")  # Keras' MeanSquaredError, MeanAbsoluteError, Huber (delta 1)
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,22 @@ SETTINGS: tuple[Setting, ...] = (
             IntRange(1, 1_000_000), "input", "--epochs", optional=True),
     Setting("batch_size", "batch", "1 to the number of samples (default: the tutorial's)",
             None, "input", "--batch-size", title="batch size", optional=True),
-    Setting("lr", "lr", "Adam learning rate, above 0 and at most 10 (default: the task's, 0.001 for echo)",
+    Setting("optimizer", "optim", f"the Keras optimizer: {', '.join(OPTIMIZERS)} (default adam)",
+            Choice(OPTIMIZERS), "choice", "--optimizer", title="optimizer"),
+    Setting("lr", "lr", "the optimizer's learning rate, above 0 and at most 10 (default: the task's, 0.001 for echo)",
             FloatRange(0.0, 10.0), "input", "--lr", title="learning rate", optional=True),
+    Setting("momentum", "moment", "momentum for sgd and rmsprop, 0 to 0.99 (default 0, as Keras)",
+            FloatRange(0.0, 0.99, low_allowed=True), "input", "--momentum", title="momentum"),
+    Setting("loss", "loss", f"the loss: {', '.join(LOSSES)} (default mse)", Choice(LOSSES), "choice", "--loss"),
     Setting("seed", "seed", f"0 to {MAX_SEED:,} (default 0)", IntRange(0, MAX_SEED), "input", "--seed"),
     Setting("engine", "engine", "fast (many epochs per compiled call, default) or fit (Keras' model.fit)",
             Choice(ENGINES), "choice", "--engine"),
     Setting("validation", "val", "share of the sequences held out for validation, the last ones (above 0, at most 0.5)",
             FloatRange(0.0, 0.5), "input", "--validation", title="validation", optional=True,
             used_by=lambda task: task.many),
+    Setting("patience", "patnce", "early stopping: stop after this many epochs without a better validation loss "
+            "(training loss without validation) and keep the best epoch's weights, 1 to 1,000,000 (default: none)",
+            IntRange(1, 1_000_000), "input", "--patience", title="patience", optional=True),
     Setting("shuffle", "shuffle", "keep batch order fixed", Flag(), None, "--no-shuffle", negated=True),
 )
 
