@@ -17,7 +17,7 @@ from tui_echo.core import aggregate, progress, sweep
 from tui_echo.core.compare import (
     COLUMNS, EXPORTERS, SEEDED_EXPORTERS, columns, row, seeded_rows, to_json, to_markdown,
 )
-from tui_echo.core.config import Config
+from tui_echo.core.config import FILE_SETTINGS, Config
 from tui_echo.core.events import Cancelled, Compiled, Epochs, Finished, Started
 from tui_echo.core.progress import Phase
 from tui_echo.core.record import run_record
@@ -26,7 +26,8 @@ from tui_echo.core.settings import SETTINGS, by_option
 from tui_echo.core.summary import LayerRow, Summary
 
 CONFIG = Config(topology="many-to-many", task="random-echo", sequences=10, validation=0.2, epochs=40).resolved()
-OPTIONS = [s.option.removeprefix("--") for s in SETTINGS if s.option]
+# Every setting's option; the csv task's own (data, columns, target) are recorded only when set.
+OPTIONS = [s.option.removeprefix("--") for s in SETTINGS if s.option and s.name not in FILE_SETTINGS]
 
 
 def finished(history, val=(), best=None) -> Finished:
@@ -182,7 +183,7 @@ def test_compare_rows_and_exports_carry_validation_and_every_setting() -> None:
     assert [float(r["final_val_loss"]) for r in table] == [0.1, 0.11]
     data = json.loads(to_json(records))
     assert [r["settings"] for r in data["rows"]] == [by_option(r["config"]) for r in records]
-    assert len(data["rows"][0]["settings"]) == len(fields(Config)) and set(OPTIONS) <= set(data["rows"][0]["settings"])
+    assert len(data["rows"][0]["settings"]) == len(fields(Config)) - len(FILE_SETTINGS) and set(OPTIONS) <= set(data["rows"][0]["settings"])
 
 
 def test_compare_over_seeds_aggregates_validation() -> None:
