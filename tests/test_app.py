@@ -545,3 +545,23 @@ async def test_results_of_earlier_settings_are_marked_as_such() -> None:
         await pilot.press("backspace", "backspace", "backspace", "backspace")
         await pilot.pause()
         assert "earlier settings" not in table.border_subtitle and "changed" not in status(app)
+
+
+async def test_momentum_shows_for_the_optimizers_that_read_it() -> None:
+    from textual.widgets import Select
+
+    app = EchoApp(config=Config(topology="many-to-many", epochs=5), load_tensorflow=False)
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.query_one(ConfigForm)
+        momentum = app.query_one("#field-momentum", Input)
+        await pilot.pause()
+        assert not momentum.display  # Adam has no momentum
+        momentum.value = "2"  # hidden: a stale value there cannot block a run
+        await pilot.pause()
+        assert form.errors == {}
+        app.query_one("#field-optimizer", Select).value = "sgd"
+        await wait_for(pilot, lambda: momentum.display, what="the momentum field")
+        assert form.errors == {"momentum": "momentum must be a number from 0 to 0.99 (got '2')"}
+        momentum.value = "0.9"
+        await pilot.pause()
+        assert form.errors == {} and (form.config.optimizer, form.config.momentum) == ("sgd", 0.9)

@@ -9,7 +9,7 @@ its ``Config`` field; the CLI options, the form's rows and the refusal messages 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .cells import CELLS
 from .csvdata import MAX_BYTES, MAX_ROWS
@@ -27,7 +27,7 @@ class Setting:
     """One experiment setting."""
 
     name: str  # the Config field
-    label: str  # in the settings pane (7 columns)
+    label: str  # in the settings pane (8 columns)
     help: str  # one line: CLI help and tooltip
     rule: IntRange | FloatRange | Choice | Flag | Text | None  # None: its range depends on other settings
     form: str | None  # "radio", "choice", "input", "flag", or None (not in the form)
@@ -37,6 +37,11 @@ class Setting:
     negated: bool = False  # a flag given as --no-<name> that turns it off
     used_by: Callable[[Task], bool] = lambda task: True  # tasks that read it
     aliases: tuple[str, ...] = ()  # other spellings of ``option``
+    when: tuple[str, tuple[str, ...]] | None = None  # read only while that setting has one of these values
+
+    def applies(self, task: Task, values: Mapping[str, Any]) -> bool:
+        """Whether a run of ``task`` with these (raw) values reads this setting: the form hides it when not."""
+        return self.used_by(task) and (self.when is None or str(values.get(self.when[0])) in self.when[1])
 
     @property
     def message_name(self) -> str:
@@ -79,8 +84,8 @@ SETTINGS: tuple[Setting, ...] = (
             Choice(OPTIMIZERS), "choice", "--optimizer", title="optimizer"),
     Setting("lr", "lr", "the optimizer's learning rate, above 0 and at most 10 (default: the task's, 0.001 for echo)",
             FloatRange(0.0, 10.0), "input", "--lr", title="learning rate", optional=True),
-    Setting("momentum", "moment", "momentum for sgd and rmsprop, 0 to 0.99 (default 0, as Keras)",
-            FloatRange(0.0, 0.99, low_allowed=True), "input", "--momentum", title="momentum"),
+    Setting("momentum", "momentum", "momentum for sgd and rmsprop, 0 to 0.99 (default 0, as Keras)",
+            FloatRange(0.0, 0.99, low_allowed=True), "input", "--momentum", when=("optimizer", ("sgd", "rmsprop"))),
     Setting("loss", "loss", f"the loss: {', '.join(LOSSES)} (default mse)", Choice(LOSSES), "choice", "--loss"),
     Setting("seed", "seed", f"0 to {MAX_SEED:,} (default 0)", IntRange(0, MAX_SEED), "input", "--seed"),
     Setting("engine", "engine", "fast (many epochs per compiled call, default) or fit (Keras' model.fit)",
@@ -88,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("validation", "val", "share of the sequences held out for validation, the last ones (above 0, at most 0.5)",
             FloatRange(0.0, 0.5), "input", "--validation", title="validation", optional=True,
             used_by=lambda task: task.many),
-    Setting("patience", "patnce", "early stopping: stop after this many epochs without a better validation loss "
+    Setting("patience", "patience", "early stopping: stop after this many epochs without a better validation loss "
             "(training loss without validation) and keep the best epoch's weights, 1 to 1,000,000 (default: none)",
             IntRange(1, 1_000_000), "input", "--patience", title="patience", optional=True),
     Setting("shuffle", "shuffle", "keep batch order fixed", Flag(), None, "--no-shuffle", negated=True),

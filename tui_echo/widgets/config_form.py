@@ -161,7 +161,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         task = TASKS[str(self.query_one("#field-task", Select).value)]
         for setting in ROWS:
             name = setting.name
-            if not setting.used_by(task):
+            if not setting.applies(task, values):
                 # Hidden where the task does not use it, so a stale value there cannot block training:
                 # an optional one is left to its default (a file is for the csv task only).
                 values[name] = None if setting.optional else getattr(self._initial, name)
@@ -224,9 +224,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._toggles()
         task = TASKS[str(values["task"])]
         self.query_one("#task-help", Static).update(Text(task.description))
-        for setting in ROWS:  # e.g. the delay matters to the delayed echo only
+        for setting in ROWS:  # e.g. the delay matters to the delayed echo only, momentum to sgd and rmsprop
             for part in ("label", "field"):
-                self.query_one(f"#{part}-{setting.name}").display = setting.used_by(task)
+                self.query_one(f"#{part}-{setting.name}").display = setting.applies(task, values)
         for name in (*FIELDS, "form"):
             message = self.query_one(f"#error-{name}", Static)
             text = errors.get(name, "")
@@ -273,7 +273,10 @@ class ConfigForm(VerticalScroll, can_focus=False):
             "epochs": f"{task.default_epochs or topology.default_epochs} ({'task' if task.default_epochs else 'tutorial'})",
             "batch_size": f"{batch} (default)",
             "lr": f"{task.default_lr:g}",
+            "momentum": "0",
             "seed": "0",
+            "validation": "none",
+            "patience": "off",
         }
         for name, hint in hints.items():
             self.query_one(f"#field-{name}", Input).placeholder = hint
