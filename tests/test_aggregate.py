@@ -124,3 +124,17 @@ def test_seeds_may_not_run_past_the_largest_seed(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exit_info:
         main([*ARGS, "--seed", str(2**31 - 2), "--seeds", "3"])
     assert exit_info.value.code == 2 and "--seeds must keep seed + seeds - 1 at most 2,147,483,647" in capsys.readouterr().err
+
+
+def test_with_validation_everywhere_rows_are_ranked_by_the_final_val_loss() -> None:
+    from tui_echo.core import aggregate
+
+    def row(loss: float, val: float | None) -> dict:
+        entry = {"final_loss": {"mean": loss, "std": 0.0}}
+        return {**entry, "final_val_loss": {"mean": val, "std": 0.0}} if val is not None else entry
+
+    fitted_best, held_out_best = row(0.01, 0.5), row(0.1, 0.2)
+    assert aggregate.ranking_metric([fitted_best, held_out_best]) == "final_val_loss"
+    assert aggregate.separability([fitted_best, held_out_best], "final_val_loss") == ["separable", "best"]
+    # One row without validation: the rows are compared on what they all have.
+    assert aggregate.ranking_metric([fitted_best, row(0.1, None)]) == "final_loss"

@@ -251,7 +251,8 @@ def seeded_table(records: list[dict[str, Any]]) -> Table:
         table.add_row(header, *(aggregate.mean_std_text(r[metric], spec) for r in rows))
         table.add_row("", *(aggregate.range_text(r[metric], spec) for r in rows))
     table.add_row("vs best", *(r["vs_best"] or "-" for r in rows))
-    table.caption = "not separable: final loss mean ± std overlaps the best topology's"
+    ranked = aggregate.RANKED_BY[aggregate.ranking_metric(rows)]
+    table.caption = f"not separable: {ranked} mean ± std overlaps the best topology's"
     return table
 
 
@@ -658,5 +659,6 @@ def groups_table(groups: list[dict[str, Any]], columns: list[str]) -> Table:
         table.add_column(name, justify="right")
     for g in groups:
         table.add_row(*group_cells(g, columns, validation))
-    table.caption = "not separable: final loss mean ± std overlaps the best group's"
+    ranked = aggregate.RANKED_BY[aggregate.ranking_metric(groups)]
+    table.caption = f"not separable: {ranked} mean ± std overlaps the best group's"
     return table

@@ -13,7 +13,9 @@ Pure functions of run records (see ``record.py``); no TensorFlow. ``compare --se
 - **Not separable**: a row whose final-loss interval ``[mean - std, mean + std]`` overlaps the
   interval of the best row (lowest mean final loss) is *not separable* from it: the difference
   is within the spread that changing the seed alone produces. With one seed the std is 0, so
-  only an equal loss overlaps. This is a plain reading aid, not a significance test.
+  only an equal loss overlaps. This is a plain reading aid, not a significance test. When every
+  row has validation data, rows are ranked by the final *validation* loss instead
+  (``ranking_metric``): what held-out data says, not how well the training data was fitted.
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "seeds": [r["config"]["seed"] for r in records],
         **{metric: stats(e.get(metric) for e in each) for metric in metrics(each)},
     }
+
+
+def ranking_metric(rows: list[dict[str, Any]]) -> str:
+    """What "best" means for these rows: the final validation loss when every row that has a final
+    loss also has one, else the final loss."""
+    ranked = [r for r in rows if r.get("final_loss")]
+    return "final_val_loss" if ranked and all(r.get("final_val_loss") for r in ranked) else "final_loss"
+
+
+RANKED_BY = {"final_loss": "final loss", "final_val_loss": "final val loss"}  # for captions
 
 
 def separability(summaries: list[dict[str, Any]], metric: str = "final_loss") -> list[str | None]:

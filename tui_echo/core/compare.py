@@ -161,7 +161,7 @@ def seeded_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {"topology": name, "params": runs[0]["params"], **aggregate.summarize(runs)}
         for name, runs in by_topology.items()
     ]
-    for r, label in zip(rows, aggregate.separability(rows)):
+    for r, label in zip(rows, aggregate.separability(rows, aggregate.ranking_metric(rows))):
         r["vs_best"] = label
     return rows
 

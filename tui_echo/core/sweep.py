@@ -419,7 +419,8 @@ def trial_row(trial: Trial, record: dict[str, Any] | None) -> dict[str, Any]:
 
 def group_rows(sweep: Plan, records: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per setting combination: the settings and each result's stats over its seeds,
-    best (lowest mean final loss) first, with ``vs_best`` (``aggregate.separability``) and every
+    best (lowest mean final loss, or final val loss with validation: ``aggregate.ranking_metric``)
+    first, with ``vs_best`` (``aggregate.separability``) and every
     setting by CLI name (``settings``: its first seed's)."""
     by_settings: dict[str, tuple[Trial, list[dict[str, Any]]]] = {}  # -> its first trial, its records
     for trial in sweep.trials:
@@ -431,8 +432,9 @@ def group_rows(sweep: Plan, records: dict[int, dict[str, Any]]) -> list[dict[str
         {**first.settings, **aggregate.summarize(runs), "settings": by_option(first.config.to_dict())}
         for first, runs in by_settings.values()
     ]
-    rows.sort(key=lambda r: (r["final_loss"] is None, r["final_loss"]["mean"] if r["final_loss"] else 0.0))
-    for r, label in zip(rows, aggregate.separability(rows)):
+    metric = aggregate.ranking_metric(rows)
+    rows.sort(key=lambda r: (not r.get(metric), r[metric]["mean"] if r.get(metric) else 0.0))
+    for r, label in zip(rows, aggregate.separability(rows, metric)):
         r["vs_best"] = label
     return rows
 
