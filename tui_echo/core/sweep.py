@@ -393,6 +393,8 @@ def run_local(
             try:
                 yield results.get(timeout=0.05)
                 received += 1
+                if received == len(trials):
+                    return
                 continue
             except queue.Empty:
                 pass
