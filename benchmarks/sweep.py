@@ -7,8 +7,8 @@
 The sweep: 4 topologies x 3 learning rates x 4 seeds, each at its tutorial epochs (500-1,000),
 every trial saved as a run (in a temporary folder). It prints:
 
-- the sweep's wall time (best of two, alternating; ``--tries N`` for more) with 2 worker processes and with 1, from the
-  call to the last record:
+- the sweep's wall time (best of two, alternating; ``--tries N`` for more) with 2 worker
+  processes and with 1, from the call to the last record:
   worker start-up (spawn, TensorFlow import) and one trace per shape per worker included; and
   the time to the first record, so the speed-up is also shown without the start-up;
 - a worker's start-up alone (a new Python importing tui-echo and TensorFlow, best of two) and the
