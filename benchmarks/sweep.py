@@ -2,14 +2,18 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/sweep.py           # ~2 minutes on 2 busy CPU cores
     PYTHONPATH=. .venv/bin/python benchmarks/sweep.py --no-ray  # without the Ray row
+    PYTHONPATH=. .venv/bin/python benchmarks/sweep.py --no-ray --tries 4  # best of 4 on a busy machine
 
 The sweep: 4 topologies x 3 learning rates x 4 seeds, each at its tutorial epochs (500-1,000),
 every trial saved as a run (in a temporary folder). It prints:
 
-- the sweep's wall time (best of two, alternating) with 2 worker processes and with 1, from the
-  call to the last record:
+- the sweep's wall time (best of two, alternating; ``--tries N`` for more) with 2 worker
+  processes and with 1, from the call to the last record:
   worker start-up (spawn, TensorFlow import) and one trace per shape per worker included; and
   the time to the first record, so the speed-up is also shown without the start-up;
+- a worker's start-up alone (a new Python importing tui-echo and TensorFlow, best of two) and the
+  ceiling it sets: with start-up S and the 1-worker sweep's time past it W, 2 workers take at
+  least S + W/2, so the speed-up is at most (S + W) / (S + W/2);
 - ``fit``: the same 48 trials with ``--engine fit`` would take hours, so one trial per topology
   runs a fifth of its epochs and the rest is extrapolated from its steady epoch rate (said so in
   the output); the four topologies' estimates times 12 (3 lr x 4 seeds) give the sweep's;
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +80,17 @@ def fit_estimate(topology: str) -> tuple[float, int, float]:
     return wall + (config.epochs - short.epochs) / rate, config.epochs, wall
 
 
+def start_up() -> float:
+    """Seconds for a new Python to import tui-echo and TensorFlow as a sweep worker does (best of two)."""
+    code = "from tui_echo.core import runtime, sweep; runtime.configure(cpu_threads=1); runtime.load()"
+    times = []
+    for _ in range(2):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -82,15 +98,16 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray row")
+    parser.add_argument("--tries", type=int, default=2, help="sweeps with 2 and with 1 worker, alternating; the best of each counts (default 2)")
     args = parser.parse_args()
     print("# Sweep benchmark: 48 tutorial trials (4 topologies x 3 lr x 4 seeds) vs model.fit")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     plan = sweep.plan({"topology": list(TOPOLOGIES), "lr": LRS}, {}, SEEDS)
     folder = Path(tempfile.mkdtemp(prefix="tui-echo-sweep-bench-"))
     try:
-        # Best of two, alternating: other work on a shared machine only ever makes a sweep slower.
+        # Best of the tries, alternating: other work on a shared machine only ever makes a sweep slower.
         tries = [(timed_sweep(plan, folder / "two", workers=2), timed_sweep(plan, folder / "one", workers=1))
-                 for _ in range(2)]
+                 for _ in range(max(1, args.tries))]
         two = min((t for t, _ in tries), key=lambda pair: pair[0])
         one = min((o for _, o in tries), key=lambda pair: pair[0])
         ray_row = None
@@ -107,6 +124,7 @@ def main() -> None:
                 warm = timed_sweep(plan, folder / "ray", workers=2, use_ray=True)[0]
                 ray_row = (started, cold, warm)
                 ray.shutdown()
+        startup = start_up()
         runtime.load()
         fits = {name: fit_estimate(name) for name in TOPOLOGIES}
     finally:
@@ -131,6 +149,9 @@ def main() -> None:
     print(f"2 workers vs 1: {speedup:.2f}x faster; target >= 1.6x: {verdict(speedup >= 1.6)}")
     after = (one - one_first) / (two - two_first)
     print(f"  after the first record (workers started, TensorFlow imported): {after:.2f}x")
+    work = one - startup
+    print(f"  a worker's start-up alone S = {startup:.1f} s; 1 worker past it W = {work:.1f} s: "
+          f"2 workers at best S + W/2 = {startup + work / 2:.1f} s, a ceiling of {one / (startup + work / 2):.2f}x")
     if ray_row:
         started, cold, warm = ray_row
         print(f"Ray (local, 2 CPUs) against 2 local workers: start {started:.1f} s (not in the rows); "

@@ -60,17 +60,38 @@ def test_cli_refusals_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) ->
         assert err.startswith(f"tui-echo sweep: error: {expected}"), err
 
 
-def test_shares_balance_steps_and_keep_shapes_together() -> None:
-    # The benchmark's grid: 12 trials each of 1,000, 500, 1,000 and 1,000 steps (42,000 in all).
+def test_shares_balance_estimated_time_and_keep_shapes_together() -> None:
+    # The benchmark's grid: 12 trials each of 1,000, 500, 1,000 and 1,000 steps, of different step costs.
     plan = sweep.plan({"topology": ["one-to-one", "many-to-one", "many-to-many", "many-to-many-dense"],
                        "lr": ["0.001", "0.003", "0.01"]}, {}, [0, 1, 2, 3])
     runs = sweep.shares(plan.trials, workers=2)
-    assert [sum(sweep.steps(t) for t in run) for run in runs] == [21_000, 21_000]
+    first, second = (sum(sweep.cost(t) for t in run) for run in runs)
+    assert abs(first - second) <= max(sweep.cost(t) for t in plan.trials)  # equal within a trial
+    assert sweep.cost(plan.trials[24]) > sweep.cost(plan.trials[0])  # many-to-many's steps cost more
     shapes = [[engine.graph_key(t.config) for t in run] for run in runs]
     assert sum(len(set(s)) for s in shapes) == 5  # 4 shapes, one of them cut between the two workers
     assert all(s == sorted(s, key=s.index) for s in shapes)  # each shape's trials are contiguous
+    for run in runs:  # and in a shape, each seed's (which reuse one model's initial weights)
+        keys = [(engine.graph_key(t.config), t.seed) for t in run]
+        assert keys == sorted(keys, key=keys.index)
     assert sorted(t.index for run in runs for t in run) == list(range(48))
     assert sweep.shares(plan.trials[:1], workers=4) == [plan.trials[:1]]  # no empty runs
+
+
+def test_a_worker_done_with_its_run_takes_trials_from_the_end_of_the_longest_other() -> None:
+    import multiprocessing
+
+    # Run 0: shape 0 (2 trials); run 1: shape 1 (4 trials); run 2: shape 2 (1 trial).
+    runs = [[{"index": i, "shape": 0} for i in (0, 1)], [{"index": i, "shape": 1} for i in (2, 3, 4, 5)],
+            [{"index": 6, "shape": 2}]]
+    bounds = multiprocessing.get_context("spawn").Array("i", [0, 2, 0, 4, 0, 1])
+    take = lambda mine, shapes=frozenset(): (sweep._claim(runs, mine, bounds, set(shapes)) or {}).get("index")
+    assert [take(0), take(1), take(0)] == [0, 2, 1]  # own runs, front first
+    assert take(0) == 5  # run 0 is done: the back of run 1, which has the most left
+    assert take(1) == 3 and take(1) == 4  # the owner goes on from its front
+    assert take(0) is None  # a lone trial of shape 2, untraced here, is left to its owner...
+    assert take(0, {2}) == 6  # ...unless this worker has traced that shape
+    assert [take(n, {0, 1, 2}) for n in range(3)] == [None, None, None]  # every trial taken once
 
 
 def test_groups_hold_one_graph_shape_and_split_for_idle_workers() -> None:

@@ -42,12 +42,15 @@ def run_experiment(
     tags: dict[str, Any] | None = None,
     snapshots: Snapshots | None = None,
     hold_at: Callable[[int], int | None] | None = None,
+    model: Any = None,
 ) -> dict[str, Any]:
     """Build, train, describe and (with a ``store``) save ``config``; returns its run record.
 
     ``tags`` (e.g. ``{"sweep": id, "trial": 3}``) go into the record and the saved run's meta.
     ``snapshots`` receives the weights at the snapshot epochs (they are saved with the run either way).
     ``hold_at`` goes to ``engine.train`` (stepping a paused training epoch by epoch).
+    ``model``, if given, is trained instead of a new one: it must be as ``engine.build_model(config)``
+    returns it (its weights included).
 
     A NaN or infinite loss stops training: the record's status is "diverged", its history ends
     at that epoch, and its ``error`` suggests a lower learning rate. A run the store cannot write
@@ -64,7 +67,7 @@ def run_experiment(
             writer(event)
         on_event(event)
 
-    model = engine.build_model(config)
+    model = model if model is not None else engine.build_model(config)
     summary = summarize(model)
 
     def should_end() -> bool:

@@ -15,8 +15,9 @@ trial's record as it finishes, so a front end only renders:
 
 Trials travel in graph-shape order (``engine.graph_key``): a worker traces a shape's program
 once and reuses it for that shape's other trials (learning rate, seed and data are inputs of the
-program). A local worker gets one run of about equal training steps (``shares``); a Ray task is
-one shape's group, split when a shape would leave CPUs idle (``groups``).
+program), and one seed's trials of a shape reuse one model's initial weights. A local worker gets
+one run of about equal estimated time (``shares``) and, done with it, takes trials from the end of
+another's run; a Ray task is one shape's group, split when a shape would leave CPUs idle (``groups``).
 The engine picks graph or XLA from the config alone, so a trial's history is the same in any
 worker, on Ray, or in ``tui-echo run``.
 
@@ -190,37 +191,46 @@ def finished_records(sweep_id: str, store: RunStore) -> dict[int, dict[str, Any]
 
 
 def by_shape(trials: list[Trial]) -> list[list[Trial]]:
-    """The trials in groups of one graph shape (``engine.graph_key``), in first-seen order."""
+    """The trials in groups of one graph shape (``engine.graph_key``), in first-seen order; in a
+    group, the trials of one seed are together (they start from the same weights: ``_model_for``)."""
     from .engine import graph_key  # (numpy only until a program is traced)
 
     found: dict[tuple, list[Trial]] = {}
     for trial in trials:
         found.setdefault(graph_key(trial.config), []).append(trial)
-    return list(found.values())
+    return [sorted(group, key=lambda t: t.seed) for group in found.values()]
 
 
-def steps(trial: Trial) -> int:
-    """Training steps of a trial: what its share of a worker's time is estimated from."""
-    config = trial.config
-    return config.epochs * math.ceil(config.problem.samples / config.batch_size)
+# A trial's fixed cost beyond its steps (building or resetting its model, saving its run), in
+# ``engine.cost``'s seconds: fitted so the tutorial topologies' shares match their measured times.
+TRIAL_S = 0.05
+
+
+def cost(trial: Trial) -> float:
+    """A trial's estimated seconds, without tracing: what its share of a worker's time is planned from."""
+    from .engine import cost as estimate  # (arithmetic on the config)
+
+    found = estimate(trial.config)
+    return found.steps * found.step_seconds + TRIAL_S
 
 
 def shares(trials: list[Trial], workers: int) -> list[list[Trial]]:
-    """One run of trials per worker, of about equal training steps, cut from the trials in
-    graph-shape order (McNaughton's wrap-around rule): each worker traces only the shapes in its
+    """One run of trials per worker, of about equal estimated time (``cost``), cut from the trials
+    in graph-shape order (McNaughton's wrap-around rule): each worker traces only the shapes in its
     run, and at most ``workers - 1`` shapes are traced by two workers. (Whole groups per worker
-    left one of 2 workers with 24k of 42k tutorial steps.)"""
+    left one of 2 workers with 24k of 42k tutorial steps.) A worker done with its run takes trials
+    from the end of another's (``_claim``), so estimates that are off leave no one idle."""
     ordered = [t for group in by_shape(trials) for t in group]
-    target = sum(steps(t) for t in ordered) / max(1, workers)
+    costs = [cost(t) for t in ordered]
+    target = sum(costs) / max(1, workers)
     runs: list[list[Trial]] = [[]]
-    done = 0
-    for trial in ordered:
-        cost = steps(trial)
+    done = 0.0
+    for trial, spent in zip(ordered, costs):
         # Cut before this trial when most of it would fall past this worker's share.
-        if runs[-1] and len(runs) < workers and done + cost / 2 > len(runs) * target:
+        if runs[-1] and len(runs) < workers and done + spent / 2 > len(runs) * target:
             runs.append([])
         runs[-1].append(trial)
-        done += cost
+        done += spent
     return runs
 
 
@@ -236,37 +246,87 @@ def groups(trials: list[Trial], workers: int) -> list[list[Trial]]:
     return sorted(pieces, key=len, reverse=True)  # long groups first: they set the finish time
 
 
+_built: dict[str, Any] = {}  # in a worker: the latest trial's Keras model, its shape, seed and initial weights
+
+
+def _model_for(config: Config) -> Any:
+    """``engine.build_model(config)``, reused: trials of one graph shape and seed (a sweep over
+    learning rates) start from the same weights, so the model built for the first is reset to
+    them for the next. (A build took ~30 ms of a ~100 ms tutorial trial.) The fast engine only:
+    ``fit`` also draws its batch order from the random state that building leaves."""
+    from .engine import build_model, graph_key
+
+    key = (graph_key(config), config.seed)
+    if config.engine != "fast" or _built.get("key") != key:
+        model = build_model(config)
+        _built.clear()
+        if config.engine == "fast":
+            _built.update(key=key, model=model, weights=model.get_weights())
+        return model
+    model = _built["model"]
+    model.set_weights(_built["weights"])
+    return model
+
+
 def _train(payload: dict[str, Any], root: str | None, should_stop: Callable[[], bool]) -> dict[str, Any]:
     """One trial in this process (a worker or a Ray task): its run record, saved in the store."""
     from .experiment import run_experiment
 
     store = RunStore(Path(root) if root else None, warn=lambda message: print(f"tui-echo: warning: {message}", file=sys.stderr))
     tags = {"sweep": payload["sweep"], "trial": payload["index"]}
-    return run_experiment(Config(**payload["config"]), should_stop=should_stop, store=store, tags=tags)
+    config = Config(**payload["config"]).resolved()
+    return run_experiment(config, should_stop=should_stop, store=store, tags=tags, model=_model_for(config))
 
 
 def _payloads(piece: list[Trial], sweep_id: str) -> list[dict[str, Any]]:
     return [{"index": t.index, "sweep": sweep_id, "config": t.config.to_dict()} for t in piece]
 
 
-_worker: dict[str, Any] = {}  # a worker process's stop flag and result queue
+_worker: dict[str, Any] = {}  # a worker process's stop flag, result queue and the runs' bounds
 
 
-def _init_worker(stop: Any, results: Any, device: str, memory_growth: bool) -> None:
+def _init_worker(stop: Any, results: Any, bounds: Any, device: str, memory_growth: bool) -> None:
     """Worker set-up: Ctrl+C reaches every process of the terminal's group, and only the parent
-    decides what it means; one TensorFlow thread, as N workers share N cores."""
+    decides what it means; one TensorFlow thread, as N workers share N cores; TensorFlow imported
+    now (seconds), while the parent plans, so that a worker claims trials only once it can train."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime.configure(device=device, memory_growth=memory_growth, cpu_threads=1)
-    _worker.update(stop=stop, results=results)
+    _worker.update(stop=stop, results=results, bounds=bounds)
+    try:
+        runtime.load()
+    except Exception:  # (a missing device) each trial reports it as its failure
+        pass
 
 
-def _local_piece(payloads: list[dict[str, Any]], root: str | None) -> int:
-    """Train a group in a worker, sending each record as it ends; returns how many were sent."""
-    stop, results = _worker["stop"], _worker["results"]
-    sent = 0
-    for payload in payloads:
-        if stop.is_set():
+def _claim(runs: list[list[dict[str, Any]]], mine: int, bounds: Any, shapes: set[int]) -> dict[str, Any] | None:
+    """The next trial for the worker on run ``mine``: the front of its own run, then (once that is
+    all taken) the back of the run with the most left, so its owner keeps its shape to the end.
+    ``bounds`` holds each run's untaken range (front, back), shared by the workers. A lone trial
+    left in a shape this worker has not traced is left to its owner, who has."""
+    with bounds.get_lock():
+        front, back = bounds[2 * mine], bounds[2 * mine + 1]
+        if front < back:
+            bounds[2 * mine] = front + 1
+            return runs[mine][front]
+        left = [bounds[2 * r + 1] - bounds[2 * r] for r in range(len(runs))]
+        other = max(range(len(runs)), key=left.__getitem__)
+        back = bounds[2 * other + 1]
+        if left[other] == 0 or (left[other] == 1 and runs[other][back - 1]["shape"] not in shapes):
+            return None
+        bounds[2 * other + 1] = back - 1
+        return runs[other][back - 1]
+
+
+def _local_piece(runs: list[list[dict[str, Any]]], mine: int, root: str | None) -> int:
+    """Train run ``mine`` (then others' leftovers) in a worker, sending each record as it ends;
+    returns how many were sent."""
+    stop, results, bounds = _worker["stop"], _worker["results"], _worker["bounds"]
+    sent, shapes = 0, set()
+    while not stop.is_set():
+        payload = _claim(runs, mine, bounds, shapes)
+        if payload is None:
             break
+        shapes.add(payload["shape"])
         results.put((payload["index"], _train(payload, root, stop.is_set)))
         sent += 1
     return sent
@@ -275,28 +335,56 @@ def _local_piece(payloads: list[dict[str, Any]], root: str | None) -> int:
 STOP_GRACE_S = 0.6  # after a stop, how long workers get to save their trials before they are ended
 
 
+class Workers:
+    """Local worker processes (``multiprocessing.Pool``, spawn), started as soon as a sweep knows
+    it will train: each imports TensorFlow (seconds) while the parent reads the run store."""
+
+    def __init__(self, count: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.count = count
+        self.stop, self.results = context.Event(), context.Queue()
+        self.closed = False
+        self.bounds = context.Array("i", 2 * count)  # each run's untaken trials: front, back
+        settings = runtime.settings
+        self.pool = context.Pool(count, initializer=_init_worker,
+                                 initargs=(self.stop, self.results, self.bounds, settings.device, settings.memory_growth))
+
+    def close(self) -> None:
+        """End the workers. Ended, not closed: every record is in (or a stop's grace is over), a
+        worker's own exit with TensorFlow loaded took 1-2 s, and one still compiling is not waited for."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop.set()
+        self.pool.terminate()
+        self.pool.join()
+
+
 def run_local(
-    sweep: Plan, trials: list[Trial], root: Path | None, workers: int, should_stop: Callable[[], bool]
+    sweep: Plan, trials: list[Trial], root: Path | None, workers: Workers | None, should_stop: Callable[[], bool]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(trial index, record) for each trial as it ends, trained in ``workers`` processes.
+    """(trial index, record) for each trial as it ends, trained by ``workers`` (ended when it ends;
+    None only when there are no ``trials``).
 
     A stop reaches a training trial within one engine chunk and it saves itself as stopped; a
     worker still tracing or compiling (which cannot be interrupted) after ``STOP_GRACE_S`` is
     ended (``Pool.terminate``), so a stop takes under a second; its trial counts as stopped (its
     run folder, left "running" by a process that is gone, lists as interrupted).
     """
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    stop, results = context.Event(), context.Queue()
-    settings = runtime.settings
-    pool = context.Pool(workers, initializer=_init_worker,
-                        initargs=(stop, results, settings.device, settings.memory_growth))
+    stop, results = workers.stop, workers.results
     root_text = str(root) if root is not None else None
     stopped_at: float | None = None
     try:
-        pieces = [pool.apply_async(_local_piece, (_payloads(run, sweep.id), root_text))
-                  for run in shares(trials, workers)]
+        shape = {t.index: number for number, group in enumerate(by_shape(trials)) for t in group}
+        runs = [[{**p, "shape": shape[p["index"]]} for p in _payloads(run, sweep.id)]
+                for run in shares(trials, workers.count)]
+        with workers.bounds.get_lock():
+            for number in range(workers.count):
+                workers.bounds[2 * number] = 0
+                workers.bounds[2 * number + 1] = len(runs[number]) if number < len(runs) else 0
+        pieces = [workers.pool.apply_async(_local_piece, (runs, number, root_text)) for number in range(len(runs))]
         received = 0
         while True:
             if stopped_at is None and should_stop():
@@ -305,6 +393,8 @@ def run_local(
             try:
                 yield results.get(timeout=0.05)
                 received += 1
+                if received == len(trials):
+                    return
                 continue
             except queue.Empty:
                 pass
@@ -315,11 +405,7 @@ def run_local(
             if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
                 return
     finally:
-        stop.set()
-        # Ended, not closed: every record is in (or the stop's grace is over), and a worker's own
-        # exit with TensorFlow loaded took 1-2 s; one still in a compile is not waited for.
-        pool.terminate()
-        pool.join()
+        workers.close()
 
 
 def _ray_piece(payloads: list[dict[str, Any]], root: str | None, flag: Any, device: str) -> Iterator[tuple[int, dict]]:
@@ -463,18 +549,29 @@ def run(
     The plan is saved before the first trial starts and again, with each trial's status, at the end.
     """
     store = RunStore(root)
-    done = finished_records(sweep.id, store)
-    save_plan(sweep, root)
+    count = max(1, min(workers or os.cpu_count() or 1, len(sweep.trials) or 1))
+    # A new sweep trains every trial: its workers start importing TensorFlow before the store is
+    # read. (A resumed one first learns how many trials are left.)
+    fresh = bool(sweep.trials) and not (plans_folder(root) / f"{sweep.id}.json").exists()
+    local = Workers(count) if fresh and not use_ray else None
+    try:
+        done = finished_records(sweep.id, store)
+        save_plan(sweep, root)
+    except BaseException:
+        if local is not None:
+            local.close()
+        raise
     status: dict[int, str] = {}
     for index, record in sorted(done.items()):
         status[index] = record["status"]
         yield Outcome(sweep.trials[index], record, resumed=True)
     todo = [t for t in sweep.trials if t.index not in done]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    count = max(1, min(count, len(todo) or 1))
     if use_ray:
-        stream = run_ray(sweep, todo, root, ray_address, workers, should_stop)
+        stream = run_ray(sweep, todo, root, ray_address, count, should_stop)
     else:
-        stream = run_local(sweep, todo, root, workers, should_stop)
+        local = local or (Workers(count) if todo else None)
+        stream = run_local(sweep, todo, root, local, should_stop)  # (not started when nothing is left)
     try:
         if todo:
             for index, record in stream:
@@ -486,6 +583,8 @@ def run(
                 yield Outcome(trial, None)
     finally:
         stream.close()
+        if local is not None:
+            local.close()  # (also when the stream never started)
         save_plan(sweep, root, {t.index: status.get(t.index, "stopped") for t in sweep.trials})
 
 
