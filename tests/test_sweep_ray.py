@@ -57,7 +57,9 @@ def test_ray_sweep_stops_within_a_second(local_ray, tmp_path: Path) -> None:
     assert late < 1.0 * 2.5, f"ended {late:.2f} s after the stop"  # 2.5x slack: shared CPUs
     assert len(outcomes) == 4 and all(o.record is None or o.record["status"] == "stopped" for o in outcomes)
     stopped = [o.record for o in outcomes if o.record]
-    assert stopped and all(0 < len(r["history"]) < 15_000 for r in stopped)
+    # A trial the stop reached while it traced has no epochs yet; the one that was training has some.
+    assert stopped and all(len(r["history"]) < 15_000 for r in stopped)
+    assert any(len(r["history"]) > 0 for r in stopped)
 
 
 def test_ray_results_stream_back_trial_by_trial(local_ray, tmp_path: Path) -> None:
