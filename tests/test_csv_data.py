@@ -124,7 +124,7 @@ def test_the_model_takes_every_feature(series: str) -> None:
 def test_the_file_is_parsed_once_per_version(series: str, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed = []
     real = csvdata._parse
-    monkeypatch.setattr(csvdata, "_parse", lambda path: parsed.append(path) or real(path))
+    monkeypatch.setattr(csvdata, "_parse", lambda path, *rest: parsed.append(path) or real(path, *rest))
     monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
     config = Config.from_fields({"data": series, "validation": "0.2"})
     for _ in range(3):
