@@ -277,10 +277,12 @@ async def test_the_lab_shows_a_bad_files_message_under_the_data_field(series: st
     app = EchoApp(config=Config(task="csv", data=series), load_tensorflow=False)
     async with app.run_test(size=(100, 40)) as pilot:
         form = app.query_one(ConfigForm)
+        await until(pilot, lambda: form.reading is None)  # files are read in the background
         assert form.errors == {} and form.config.task == "csv"
         field = app.query_one("#field-data", Input)
         field.value = bad
         await pilot.pause()
+        await until(pilot, lambda: form.reading is None)
         assert form.errors == {"data": f"data {bad}: row 4, column 'price': 'x' is not a number"}
         assert form.config is None
         message = app.query_one("#error-data")
@@ -293,3 +295,146 @@ async def test_the_lab_shows_a_bad_files_message_under_the_data_field(series: st
         await pilot.pause()
         assert not app.query_one("#field-data").display and not app.query_one("#field-columns").display
         assert form.errors == {} and form.config.task == "echo" and form.config.data is None
+
+
+def big_csv(folder: Path, rows: int, name: str = "big.csv", last: str | None = None) -> str:
+    """``rows`` rows of two numeric columns (a few MB at 300k rows); ``last`` replaces the last row."""
+    values = np.round(np.random.default_rng(rows).normal(50, 10, (rows, 2)), 3)
+    lines = [f"{a},{b}" for a, b in values]
+    if last is not None:
+        lines[-1] = last
+    return write(folder, "price,volume\n" + "\n".join(lines) + "\n", name)
+
+
+@pytest.fixture()
+def gated(monkeypatch: pytest.MonkeyPatch):
+    """Each file's parse waits until ``gates[path]`` is set (a file with no gate parses at once);
+    ``started`` lists the paths whose parse began."""
+    real, gates, started = csvdata._parse, {}, []
+
+    def parse(path, should_stop):
+        started.append(path)
+        if path in gates:
+            assert gates[path].wait(30)
+        return real(path, should_stop)
+
+    monkeypatch.setattr(csvdata, "_parse", parse)
+    monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
+    return gates, started
+
+
+def field_message(app: EchoApp, name: str) -> str:
+    message = app.query_one(f"#error-{name}")
+    return str(message.render()) if message.display else ""
+
+
+async def until(pilot, predicate, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+async def test_a_big_file_is_read_in_the_background_and_keys_answer_meanwhile(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+    import time
+
+    from textual import events
+
+    big = big_csv(tmp_path, 300_000)
+    parsing = {}
+    real = csvdata._parse
+    monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
+
+    def timed(path, should_stop):
+        parsing["from"] = time.monotonic()
+        try:
+            return real(path, should_stop)
+        finally:
+            parsing["to"] = time.monotonic()
+
+    monkeypatch.setattr(csvdata, "_parse", timed)
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        seed = app.query_one("#field-seed", Input)
+        app.query_one("#field-data", Input).value = big
+        seed.focus()
+        while form.reading is None:  # (pilot.pause() would wait for the parse too)
+            await asyncio.sleep(0.002)
+        assert form.reading == big and form.config is None
+        assert field_message(app, "data") == f"reading {big}…"
+        # Keys typed while the file is parsed are handled at once: each is sent as the terminal
+        # would send it, and its effect is awaited on the event loop (pilot.press would wait for
+        # the whole process, the parsing thread included, to go idle).
+        during: list[float] = []
+        while form.reading is not None and len(during) < 40:
+            before, sent = seed.value, time.monotonic()
+            key = events.Key("1", "1")
+            key.set_sender(app)
+            app.post_message(key)
+            while seed.value == before:
+                await asyncio.sleep(0.002)
+            if "from" in parsing and "to" not in parsing:  # the whole round trip fell inside the parse
+                during.append(time.monotonic() - sent)
+        assert during, "no key was pressed while the file was parsed"
+        assert max(during) < 0.3, during
+        await until(pilot, lambda: form.reading is None)
+        seed.value = ""
+        await pilot.pause()
+        assert form.errors == {} and form.config is not None and form.config.sequence_count == 299_999 // 5
+        assert field_message(app, "data") == ""
+
+
+async def test_a_bad_files_error_appears_inline_once_read_and_ctrl_r_waits_for_it(tmp_path: Path, gated) -> None:
+    import threading
+
+    gates, started = gated
+    bad = big_csv(tmp_path, 1_000, "ragged.csv", last="1.5")
+    gates[bad] = threading.Event()
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        app.query_one("#field-data", Input).value = bad
+        await until(pilot, lambda: started == [bad])
+        assert field_message(app, "data") == f"reading {bad}…" and form.reading == bad
+        await pilot.press("ctrl+r")  # never trains on settings not yet known
+        assert app.lab.phase.name == "IDLE"
+        assert any(n.message == f"Still reading {bad}…" for n in app._notifications)
+        gates[bad].set()
+        await until(pilot, lambda: form.reading is None)
+        reason = f"{bad}: row 1001 has 1 cells, expected 2 (as in row 1)"
+        assert form.errors == {"data": f"data {reason}"} and form.config is None
+        assert field_message(app, "data") == f"⚠ data {reason}"
+        # the refusal is cached: checking again (any field edited) neither reads nor waits
+        app.query_one("#field-seed", Input).value = "3"
+        await pilot.pause()
+        assert started == [bad] and form.reading is None and form.errors["data"] == f"data {reason}"
+
+
+async def test_a_newer_path_typed_mid_read_wins(tmp_path: Path, gated) -> None:
+    import threading
+
+    gates, started = gated
+    first = big_csv(tmp_path, 100_000, "first.csv")
+    second = big_csv(tmp_path, 1_000, "second.csv", last="x,1")
+    gates[first] = threading.Event()
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        field = app.query_one("#field-data", Input)
+        field.value = first
+        await until(pilot, lambda: started == [first])
+        field.value = second
+        await until(pilot, lambda: form.reading is None)
+        expected = {"data": f"data {second}: row 1001, column 'price': 'x' is not a number"}
+        assert form.errors == expected
+        gates[first].set()  # the older read now runs on: it sees it was stopped, and is ignored
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert form.errors == expected and form.reading is None
+        assert field_message(app, "data") == f"⚠ {expected['data']}"
+        assert csvdata.would_parse(first)  # stopped part-way: nothing of it was kept
