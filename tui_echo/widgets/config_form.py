@@ -12,7 +12,6 @@ again, now from the cache. A newer path stops an older read, whose result is ign
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,7 +27,7 @@ from ..core.settings import BY_NAME, SETTINGS
 from ..core.tasks import TASKS
 from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone
-from ..training import Job, TrainingService
+from ..training import Job, TrainingService, read_files
 
 # Every setting the pane shows, in the spec's order (the topology has its own radio list above).
 ROWS = tuple(s for s in SETTINGS if s.form in ("input", "choice", "flag"))
@@ -252,17 +251,8 @@ class ConfigForm(VerticalScroll, can_focus=False):
             return
         if self._read is not None:
             self._read.stop()
-
-        def read(job: Job, report: Any) -> None:
-            try:
-                csvdata.read(path, should_stop=lambda: job.stopping)
-            except csvdata.ReadStopped:
-                pass
-            except ConfigError:
-                pass  # cached: the check after this read shows it
-
-        # keras=False: parsing a file builds no model, so it need not wait for a training.
-        self._read, self.reading = self._training.start(self, read, group="read", keras=False), path
+        self._read = self._training.start(self, read_files([path]), group="read", keras=False)
+        self.reading = path
 
     def _stop_read(self) -> None:
         if self._read is not None:
