@@ -90,6 +90,16 @@ def test_each_target_kind(series: str, target: str, expected) -> None:
     np.testing.assert_allclose(config.problem.X[..., 0], z(PRICE, 50)[:50].reshape(10, 5), atol=1e-6)
 
 
+@pytest.mark.parametrize("target", ["next", "same", "delay:2", "volume"])
+def test_the_first_window_is_cut_alone_and_equals_the_data_sets_first(series: str, target: str) -> None:
+    config = Config.from_fields({"data": series, "columns": "volume,price", "target": target, "validation": "0.3"})
+    inputs, targets = config.first_sequence  # the lab's preview: one window cut, not all of them
+    assert "windows" not in vars(config)
+    problem = config.resolved().problem
+    np.testing.assert_array_equal(inputs, problem.inputs[0])
+    np.testing.assert_array_equal(targets, problem.targets[0])
+
+
 @pytest.mark.parametrize("columns, features", [("price", 1), ("volume,2", 2)])
 @pytest.mark.parametrize("topology", list(TOPOLOGIES))
 def test_shapes_for_every_topology_with_one_and_two_features(series: str, topology: str, columns: str, features: int) -> None:
