@@ -448,3 +448,53 @@ async def test_a_newer_path_typed_mid_read_wins(tmp_path: Path, gated) -> None:
         assert form.errors == expected and form.reading is None
         assert field_message(app, "data") == f"⚠ {expected['data']}"
         assert csvdata.would_parse(first)  # stopped part-way: nothing of it was kept
+
+
+async def test_the_sweep_reads_a_file_its_fields_add_before_planning(series: str, tmp_path: Path, gated) -> None:
+    import threading
+
+    from tui_echo.screens.sweep import SweepScreen
+
+    gates, started = gated
+    other = big_csv(tmp_path, 1_000, "other.csv")
+    gates[other] = threading.Event()
+    csvdata.read(series)  # the lab's own file, read when its settings were checked
+    app = EchoApp(config=Config(task="csv", data=series), load_tensorflow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(SweepScreen(Config.from_fields({"data": series}), app.training, worker_count=1))
+        screen = app.screen
+        assert screen.plan is not None and screen.reading is None
+        screen.query_one("#sweep-more", Input).value = f"data={series},{other}"
+        await until(pilot, lambda: other in started)
+        assert screen.plan is None and screen.reading == other
+        assert str(screen.query_one("#sweep-error").render()) == f"reading {other}…"
+        gates[other].set()
+        await until(pilot, lambda: screen.reading is None)
+        assert screen.error == "" and {t.config.data for t in screen.plan.trials} == {series, other}
+
+
+async def test_loading_a_runs_settings_reads_its_file_first(series: str, tmp_path: Path, gated) -> None:
+    import threading
+
+    from tui_echo.screens.runs import RunsScreen
+
+    gates, started = gated
+    store = RunStore(tmp_path / "runs")
+    config = Config.from_fields({"data": series, "epochs": "2", "units": "2"})
+    record = run_experiment(config, store=store)
+    csvdata._cache.clear()  # as after a restart: the run's file is not cached
+    started.clear()
+    gates[series] = threading.Event()
+    app = EchoApp(config=Config(), load_tensorflow=False)
+    app.run_store = store  # this run alone, so it is the highlighted one
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(RunsScreen())
+        await pilot.pause()
+        await pilot.press("l")
+        await until(pilot, lambda: series in started)
+        assert isinstance(app.screen, RunsScreen)  # waits for the read, off the UI thread
+        gates[series].set()
+        await until(pilot, lambda: not isinstance(app.screen, RunsScreen))
+        form = app.query_one(ConfigForm)
+        await until(pilot, lambda: form.reading is None)
+        assert form.errors == {} and form.config.data == series and started == [series]
