@@ -90,6 +90,16 @@ def test_each_target_kind(series: str, target: str, expected) -> None:
     np.testing.assert_allclose(config.problem.X[..., 0], z(PRICE, 50)[:50].reshape(10, 5), atol=1e-6)
 
 
+@pytest.mark.parametrize("target", ["next", "same", "delay:2", "volume"])
+def test_the_first_window_is_cut_alone_and_equals_the_data_sets_first(series: str, target: str) -> None:
+    config = Config.from_fields({"data": series, "columns": "volume,price", "target": target, "validation": "0.3"})
+    inputs, targets = config.first_sequence  # the lab's preview: one window cut, not all of them
+    assert "windows" not in vars(config)
+    problem = config.resolved().problem
+    np.testing.assert_array_equal(inputs, problem.inputs[0])
+    np.testing.assert_array_equal(targets, problem.targets[0])
+
+
 @pytest.mark.parametrize("columns, features", [("price", 1), ("volume,2", 2)])
 @pytest.mark.parametrize("topology", list(TOPOLOGIES))
 def test_shapes_for_every_topology_with_one_and_two_features(series: str, topology: str, columns: str, features: int) -> None:
@@ -124,7 +134,7 @@ def test_the_model_takes_every_feature(series: str) -> None:
 def test_the_file_is_parsed_once_per_version(series: str, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed = []
     real = csvdata._parse
-    monkeypatch.setattr(csvdata, "_parse", lambda path: parsed.append(path) or real(path))
+    monkeypatch.setattr(csvdata, "_parse", lambda path, *rest: parsed.append(path) or real(path, *rest))
     monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
     config = Config.from_fields({"data": series, "validation": "0.2"})
     for _ in range(3):
@@ -277,10 +287,12 @@ async def test_the_lab_shows_a_bad_files_message_under_the_data_field(series: st
     app = EchoApp(config=Config(task="csv", data=series), load_tensorflow=False)
     async with app.run_test(size=(100, 40)) as pilot:
         form = app.query_one(ConfigForm)
+        await until(pilot, lambda: form.reading is None)  # files are read in the background
         assert form.errors == {} and form.config.task == "csv"
         field = app.query_one("#field-data", Input)
         field.value = bad
         await pilot.pause()
+        await until(pilot, lambda: form.reading is None)
         assert form.errors == {"data": f"data {bad}: row 4, column 'price': 'x' is not a number"}
         assert form.config is None
         message = app.query_one("#error-data")
@@ -293,3 +305,196 @@ async def test_the_lab_shows_a_bad_files_message_under_the_data_field(series: st
         await pilot.pause()
         assert not app.query_one("#field-data").display and not app.query_one("#field-columns").display
         assert form.errors == {} and form.config.task == "echo" and form.config.data is None
+
+
+def big_csv(folder: Path, rows: int, name: str = "big.csv", last: str | None = None) -> str:
+    """``rows`` rows of two numeric columns (a few MB at 300k rows); ``last`` replaces the last row."""
+    values = np.round(np.random.default_rng(rows).normal(50, 10, (rows, 2)), 3)
+    lines = [f"{a},{b}" for a, b in values]
+    if last is not None:
+        lines[-1] = last
+    return write(folder, "price,volume\n" + "\n".join(lines) + "\n", name)
+
+
+@pytest.fixture()
+def gated(monkeypatch: pytest.MonkeyPatch):
+    """Each file's parse waits until ``gates[path]`` is set (a file with no gate parses at once);
+    ``started`` lists the paths whose parse began."""
+    real, gates, started = csvdata._parse, {}, []
+
+    def parse(path, should_stop):
+        started.append(path)
+        if path in gates:
+            assert gates[path].wait(30)
+        return real(path, should_stop)
+
+    monkeypatch.setattr(csvdata, "_parse", parse)
+    monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
+    return gates, started
+
+
+def field_message(app: EchoApp, name: str) -> str:
+    message = app.query_one(f"#error-{name}")
+    return str(message.render()) if message.display else ""
+
+
+async def until(pilot, predicate, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+async def test_a_big_file_is_read_in_the_background_and_keys_answer_meanwhile(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+    import time
+
+    from textual import events
+
+    big = big_csv(tmp_path, 300_000)
+    parsing = {}
+    real = csvdata._parse
+    monkeypatch.setattr(csvdata, "_cache", type(csvdata._cache)())
+
+    def timed(path, should_stop):
+        parsing["from"] = time.monotonic()
+        try:
+            return real(path, should_stop)
+        finally:
+            parsing["to"] = time.monotonic()
+
+    monkeypatch.setattr(csvdata, "_parse", timed)
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        seed = app.query_one("#field-seed", Input)
+        app.query_one("#field-data", Input).value = big
+        seed.focus()
+        while form.reading is None:  # (pilot.pause() would wait for the parse too)
+            await asyncio.sleep(0.002)
+        assert form.reading == big and form.config is None
+        assert field_message(app, "data") == f"reading {big}…"
+        # Keys typed while the file is parsed are handled at once: each is sent as the terminal
+        # would send it, and its effect is awaited on the event loop (pilot.press would wait for
+        # the whole process, the parsing thread included, to go idle).
+        during: list[float] = []
+        while form.reading is not None and len(during) < 40:
+            before, sent = seed.value, time.monotonic()
+            key = events.Key("1", "1")
+            key.set_sender(app)
+            app.post_message(key)
+            while seed.value == before:
+                await asyncio.sleep(0.002)
+            if "from" in parsing and "to" not in parsing:  # the whole round trip fell inside the parse
+                during.append(time.monotonic() - sent)
+        assert during, "no key was pressed while the file was parsed"
+        assert max(during) < 0.3, during
+        await until(pilot, lambda: form.reading is None)
+        seed.value = ""
+        await pilot.pause()
+        assert form.errors == {} and form.config is not None and form.config.sequence_count == 299_999 // 5
+        assert field_message(app, "data") == ""
+
+
+async def test_a_bad_files_error_appears_inline_once_read_and_ctrl_r_waits_for_it(tmp_path: Path, gated) -> None:
+    import threading
+
+    gates, started = gated
+    bad = big_csv(tmp_path, 1_000, "ragged.csv", last="1.5")
+    gates[bad] = threading.Event()
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        app.query_one("#field-data", Input).value = bad
+        await until(pilot, lambda: started == [bad])
+        assert field_message(app, "data") == f"reading {bad}…" and form.reading == bad
+        await pilot.press("ctrl+r")  # never trains on settings not yet known
+        assert app.lab.phase.name == "IDLE"
+        assert any(n.message == f"Still reading {bad}…" for n in app._notifications)
+        gates[bad].set()
+        await until(pilot, lambda: form.reading is None)
+        reason = f"{bad}: row 1001 has 1 cells, expected 2 (as in row 1)"
+        assert form.errors == {"data": f"data {reason}"} and form.config is None
+        assert field_message(app, "data") == f"⚠ data {reason}"
+        # the refusal is cached: checking again (any field edited) neither reads nor waits
+        app.query_one("#field-seed", Input).value = "3"
+        await pilot.pause()
+        assert started == [bad] and form.reading is None and form.errors["data"] == f"data {reason}"
+
+
+async def test_a_newer_path_typed_mid_read_wins(tmp_path: Path, gated) -> None:
+    import threading
+
+    gates, started = gated
+    first = big_csv(tmp_path, 100_000, "first.csv")
+    second = big_csv(tmp_path, 1_000, "second.csv", last="x,1")
+    gates[first] = threading.Event()
+    app = EchoApp(config=Config(task="csv"), load_tensorflow=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = app.query_one(ConfigForm)
+        field = app.query_one("#field-data", Input)
+        field.value = first
+        await until(pilot, lambda: started == [first])
+        field.value = second
+        await until(pilot, lambda: form.reading is None)
+        expected = {"data": f"data {second}: row 1001, column 'price': 'x' is not a number"}
+        assert form.errors == expected
+        gates[first].set()  # the older read now runs on: it sees it was stopped, and is ignored
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert form.errors == expected and form.reading is None
+        assert field_message(app, "data") == f"⚠ {expected['data']}"
+        assert csvdata.would_parse(first)  # stopped part-way: nothing of it was kept
+
+
+async def test_the_sweep_reads_a_file_its_fields_add_before_planning(series: str, tmp_path: Path, gated) -> None:
+    import threading
+
+    from tui_echo.screens.sweep import SweepScreen
+
+    gates, started = gated
+    other = big_csv(tmp_path, 1_000, "other.csv")
+    gates[other] = threading.Event()
+    csvdata.read(series)  # the lab's own file, read when its settings were checked
+    app = EchoApp(config=Config(task="csv", data=series), load_tensorflow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(SweepScreen(Config.from_fields({"data": series}), app.training, worker_count=1))
+        screen = app.screen
+        assert screen.plan is not None and screen.reading is None
+        screen.query_one("#sweep-more", Input).value = f"data={series},{other}"
+        await until(pilot, lambda: other in started)
+        assert screen.plan is None and screen.reading == other
+        assert str(screen.query_one("#sweep-error").render()) == f"reading {other}…"
+        gates[other].set()
+        await until(pilot, lambda: screen.reading is None)
+        assert screen.error == "" and {t.config.data for t in screen.plan.trials} == {series, other}
+
+
+async def test_loading_a_runs_settings_reads_its_file_first(series: str, tmp_path: Path, gated) -> None:
+    import threading
+
+    from tui_echo.screens.runs import RunsScreen
+
+    gates, started = gated
+    store = RunStore(tmp_path / "runs")
+    config = Config.from_fields({"data": series, "epochs": "2", "units": "2"})
+    record = run_experiment(config, store=store)
+    csvdata._cache.clear()  # as after a restart: the run's file is not cached
+    started.clear()
+    gates[series] = threading.Event()
+    app = EchoApp(config=Config(), load_tensorflow=False)
+    app.run_store = store  # this run alone, so it is the highlighted one
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(RunsScreen())
+        await pilot.pause()
+        await pilot.press("l")
+        await until(pilot, lambda: series in started)
+        assert isinstance(app.screen, RunsScreen)  # waits for the read, off the UI thread
+        gates[series].set()
+        await until(pilot, lambda: not isinstance(app.screen, RunsScreen))
+        form = app.query_one(ConfigForm)
+        await until(pilot, lambda: form.reading is None)
+        assert form.errors == {} and form.config.data == series and started == [series]

@@ -19,7 +19,8 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.worker import Worker
 
-from .core import runtime
+from .core import csvdata, runtime
+from .core.config import ConfigError
 from .core.runtime import run_in_daemon
 from .core.events import Cancelled, Failed, Finished
 from .messages import JobDone, JobProgress
@@ -155,6 +156,23 @@ class TrainingService:
             run, name=f"{group}-{job.number}", group=group, thread=True, exclusive=True, exit_on_error=False
         )
         return job
+
+
+def read_files(paths: list[str]) -> Work[None]:
+    """A job that reads CSV files into ``csvdata``'s cache, so checking a config on them after it
+    costs a ``stat`` on the UI thread (a refusal is cached too: that check names it). A stopped
+    job stops within a chunk of rows. Start it with ``keras=False``: parsing builds no model."""
+
+    def read(job: Job, report: Callable[[Any], None]) -> None:
+        for path in paths:
+            try:
+                csvdata.read(path, should_stop=lambda: job.stopping)
+            except ConfigError:
+                pass
+            except csvdata.ReadStopped:
+                return
+
+    return read
 
 
 def ready_for_processes() -> None:

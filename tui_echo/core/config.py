@@ -231,6 +231,9 @@ class Config:
         if index == 0 and not TASKS[self.task].data:
             inputs, targets = TASKS[self.task].make(self.length, 1, self.seed, self.delay)
             return inputs[0][:, None], targets[0]
+        if index == 0 and "windows" not in self.__dict__:  # not framed yet: cut the first window only
+            first = csvdata.frame(self.series, self.validation_sequences, first=1)
+            return first.inputs[0], first.targets[0]
         inputs, targets = self.sequences_all
         return inputs[index], targets[index]
 

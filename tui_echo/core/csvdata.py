@@ -1,7 +1,9 @@
 """A person's own series from a CSV file: read strictly, windowed, with a target, normalised.
 
 ``read`` parses a file once per version of it (path, modification time and size), so checking a
-config, counting its windows or previewing its shapes never reads the file again. Every refusal
+config, counting its windows or previewing its shapes never reads the file again; a refusal found
+by parsing is kept too. ``would_parse`` says, at the cost of a ``stat``, whether ``read`` would
+parse now: the lab reads such a file in the background and checks the config once it is cached. Every refusal
 is a ``ConfigError`` naming the setting (``data``, ``columns`` or ``target``) and, for a bad cell,
 the row (the file's line number, header included) and the column: the CLI prints it as one line,
 the lab shows it under the field.
@@ -22,7 +24,7 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,6 +34,9 @@ MAX_BYTES = 20_000_000  # 20 MB
 MAX_ROWS = 1_000_000
 TARGET_WORDS = ("next", "same")
 _CACHED = 4  # files kept parsed (a few, for switching between them in the lab)
+# Rows converted per step: each step's ``zip`` and numpy calls hold the GIL, so a read in a
+# background thread keeps the UI thread waiting ~15 ms at most, not a whole column's ~150 ms.
+_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -82,13 +87,17 @@ class Series:
                 "column": column}[self.target]
 
 
-_cache: "OrderedDict[tuple, Table]" = OrderedDict()
+class ReadStopped(Exception):
+    """``read`` was asked to stop (a newer file was chosen): nothing is cached."""
+
+
+_cache: "OrderedDict[tuple, Table | str]" = OrderedDict()  # a str: the refusal after "path: "
 _cache_lock = threading.Lock()
 
 
-def read(path: str) -> Table:
-    """The parsed file at ``path`` (parsed once per version of the file); ``ConfigError`` on
-    ``data`` when it cannot be read, is too big, or is not a table of rows of equal length."""
+def stat_check(path: str) -> tuple:
+    """The refusals a ``stat`` can tell (missing, not a file, too big), as ``ConfigError`` on
+    ``data``; else the key of this version of the file in the cache."""
     try:
         info = os.stat(os.path.expanduser(path))
     except (OSError, ValueError) as error:  # ValueError: a NUL in the path
@@ -98,25 +107,52 @@ def read(path: str) -> Table:
         raise ConfigError("data", f"{path}: is not a file")
     if info.st_size > MAX_BYTES:
         raise ConfigError("data", f"{path}: is {info.st_size / 1e6:,.1f} MB; the limit is {MAX_BYTES / 1e6:g} MB")
-    key = (os.path.realpath(os.path.expanduser(path)), info.st_mtime_ns, info.st_size)
+    return os.path.realpath(os.path.expanduser(path)), info.st_mtime_ns, info.st_size
+
+
+def would_parse(path: str) -> bool:
+    """Whether ``read(path)`` would parse the file now: it passes ``stat_check`` and this version
+    of it is not cached. Costs a ``stat``."""
+    try:
+        key = stat_check(path)
+    except ConfigError:
+        return False
+    with _cache_lock:
+        return key not in _cache
+
+
+def read(path: str, should_stop: Callable[[], bool] | None = None) -> Table:
+    """The parsed file at ``path`` (parsed once per version of the file); ``ConfigError`` on
+    ``data`` when it cannot be read, is too big, or is not a table of rows of equal length;
+    ``ReadStopped`` when ``should_stop()`` says so while parsing."""
+    key = stat_check(path)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
-            return _cache[key]
+            kept = _cache[key]
+            if isinstance(kept, str):
+                raise ConfigError("data", f"{path}: {kept}")
+            return kept
     # A million rows are millions of young objects: the collector's passes over them took three
     # quarters of the parse (9.5 s against 2.2 s, measured), and none of them is garbage.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        table = _parse(path)
+        kept = _parse(path, should_stop or (lambda: False))
+    except ConfigError as error:
+        # Every refusal of a file's content starts with its path: kept without it, so the same
+        # file under another spelling is named as given.
+        kept = error.reason.removeprefix(f"{path}: ")
     finally:
         if collecting:
             gc.enable()
     with _cache_lock:
-        _cache[key] = table
+        _cache[key] = kept
         while len(_cache) > _CACHED:
             _cache.popitem(last=False)
-    return table
+    if isinstance(kept, str):
+        raise ConfigError("data", f"{path}: {kept}")
+    return kept
 
 
 def _number(text: str) -> float | None:
@@ -141,7 +177,7 @@ def _too_many(path: str) -> str:
     return f"{path}: has more than {MAX_ROWS:,} rows of data; the limit is {MAX_ROWS:,}"
 
 
-def _parse(path: str) -> Table:
+def _parse(path: str, should_stop: Callable[[], bool]) -> Table:
     try:
         with open(os.path.expanduser(path), encoding="utf-8-sig", newline="") as file:
             text = file.read()
@@ -161,6 +197,8 @@ def _parse(path: str) -> Table:
                 continue  # blank lines carry no time step
             lines.append(reader.line_num)
             rows.append(row)
+            if len(rows) % _CHUNK == 0 and should_stop():
+                raise ReadStopped(path)
             if len(rows) > MAX_ROWS + 1:  # (a header and the limit): stop reading here
                 raise ConfigError("data", _too_many(path))
     except csv.Error as error:
@@ -182,16 +220,33 @@ def _parse(path: str) -> Table:
         raise ConfigError(
             "data", f"{path}: row {lines_of_data[at]} has {len(data[at])} cells, expected {width} (as in row {lines[0]})"
         )
+    parts: list[list[np.ndarray] | None] = [[] for _ in range(width)]  # None: a cell is not a number
+    for start in range(0, len(data), _CHUNK):
+        if should_stop():
+            raise ReadStopped(path)
+        for index, cells in enumerate(zip(*data[start:start + _CHUNK])):
+            kept = parts[index]
+            if kept is not None:
+                values = _column_values(cells)
+                if values is None:
+                    parts[index] = None
+                else:
+                    kept.append(values)
     columns: list[np.ndarray | None] = []
     bad: list[tuple[int, str] | None] = []
-    for cells in zip(*data):
-        values, first_bad = _column_values(cells), None
-        if values is None:  # find the first cell that is not a number, the slow way
-            at = next(i for i, cell in enumerate(cells) if _number(cell) is None)
-            first_bad = (lines_of_data[at], cells[at].strip())
-        columns.append(values)
+    for index, kept in enumerate(parts):
+        first_bad = None
+        if kept is None:  # find the first cell that is not a number, the slow way
+            at = next(i for i, row in enumerate(data) if _number(row[index]) is None)
+            first_bad = (lines_of_data[at], data[at][index].strip())
+        columns.append(None if kept is None else np.concatenate(kept))
         bad.append(first_bad)
-    return Table(path, names, tuple(columns), lines_of_data[0], tuple(bad), len(data), delimiter, header)
+    # Freed a chunk at a time: freeing a million rows at once held the GIL ~0.2 s on a busy machine.
+    count, first_line = len(data), lines_of_data[0]
+    del data, lines_of_data
+    while rows:
+        del rows[-_CHUNK:]
+    return Table(path, names, tuple(columns), first_line, tuple(bad), count, delimiter, header)
 
 
 def _column(table: Table, word: str, setting: str) -> int:
@@ -268,10 +323,13 @@ class Windows:
     description: dict[str, Any]
 
 
-def frame(series: Series, held: int) -> Windows:
-    """Cut ``series`` into its windows; statistics come from the rows of all but the last ``held``."""
+def frame(series: Series, held: int, first: int | None = None) -> Windows:
+    """Cut ``series`` into its windows; statistics come from the rows of all but the last ``held``.
+    ``first``: cut only that many windows (the lab's preview: a million rows' windows took ~0.1 s),
+    with the same statistics."""
     table, length, count = series.table, series.length, series.windows
     rows = count * length
+    cut = count if first is None else min(first, count)
     train_rows = (count - held) * length
     used = tuple(dict.fromkeys((*series.inputs, series.target_column)))
     mean = {i: float(table.columns[i][:train_rows].mean()) for i in used}
@@ -281,17 +339,18 @@ def frame(series: Series, held: int) -> Windows:
     def z(index: int, start: int, stop: int) -> np.ndarray:
         return (table.columns[index][start:stop] - mean[index]) / std[index]
 
-    inputs = np.stack([z(i, 0, rows) for i in series.inputs], axis=-1).reshape(count, length, len(series.inputs))
+    end = cut * length
+    inputs = np.stack([z(i, 0, end) for i in series.inputs], axis=-1).reshape(cut, length, len(series.inputs))
     source = series.target_column
     if series.target == "next":
-        targets = z(source, 1, rows + 1).reshape(count, length)
+        targets = z(source, 1, end + 1).reshape(cut, length)
     elif series.target == "delay":
         # As the delay task: within each window, x[t - K], and 0 for the first K steps.
-        echo = z(source, 0, rows).reshape(count, length)
+        echo = z(source, 0, end).reshape(cut, length)
         targets = np.zeros_like(echo)
         targets[:, series.shift:] = echo[:, : length - series.shift]
     else:
-        targets = z(source, 0, rows).reshape(count, length)
+        targets = z(source, 0, end).reshape(cut, length)
     names = table.names
     description = {
         "file": os.path.abspath(os.path.expanduser(table.path)),

@@ -124,7 +124,7 @@ class LabScreen(ReplayControls, LeanScreen):
     def compose(self) -> ComposeResult:
         """Settings on the left; summary and predictions above the curve and the log."""
         with Horizontal(id="lab"):
-            yield ConfigForm(self.config, id="config")
+            yield ConfigForm(self.config, self.training, id="config")
             with Vertical(id="right"):
                 with Horizontal(id="top"):
                     yield SummaryPane(id="summary")
@@ -217,6 +217,8 @@ class LabScreen(ReplayControls, LeanScreen):
         if self.running:
             return
         form = self.query_one(ConfigForm)
+        if not self._settled(form):
+            return
         if form.errors or form.config is None:
             field, message = next(iter(form.errors.items()))
             self.invalid = message
@@ -306,11 +308,21 @@ class LabScreen(ReplayControls, LeanScreen):
             self.notify("Stop the training first (escape)", severity="warning")
             return None
         form = self.query_one(ConfigForm)
+        if not self._settled(form):
+            return None
         if form.config is None:
             field, message = next(iter(form.errors.items()), ("", "fix the settings"))
             self.notify(f"Can't {purpose} yet: {message}", severity="error", timeout=4)
             return None
         return form.config
+
+    def _settled(self, form: ConfigForm) -> bool:
+        """The form's settings are checked against its data file as it is now; if it is still
+        being read, say so (nothing starts on settings not yet known)."""
+        if form.settled():
+            return True
+        self.notify(f"Still reading {form.reading}…", severity="warning", timeout=3)
+        return False
 
     def action_compare(self) -> None:
         """Open the compare screen on the form's settings (every topology, same task and seed)."""
@@ -409,6 +421,9 @@ class LabScreen(ReplayControls, LeanScreen):
             return
         form = self.query_one(ConfigForm)
         pane = self.query_one(SummaryPane)
+        if not form.settled():  # asked again once the file is read
+            pane.show_message(f"reading {form.reading}…")
+            return
         if form.config is None:
             pane.show_message("fix the settings on the left to see the model")
             return
@@ -599,6 +614,8 @@ class LabScreen(ReplayControls, LeanScreen):
         if self.run_config is None or self.running or self.phase == Phase.IDLE:
             return False
         form = self.query_one(ConfigForm)
+        if not form.settled():  # known once the file is read (the form then says it changed)
+            return False
         return form.config is None or form.config.resolved() != self.run_config
 
     def _mark_stale(self) -> None:
@@ -625,7 +642,9 @@ class LabScreen(ReplayControls, LeanScreen):
             status.show("loading", "loading TensorFlow… ctrl+r already works: training starts once it is ready")
         else:
             form = self.query_one(ConfigForm)
-            if form.config is None:
+            if not form.settled():
+                status.show("loading", f"reading {form.reading}… ctrl+r trains once it is read")
+            elif form.config is None:
                 status.show("invalid", "fix the highlighted settings to train")
             else:
                 c = form.config.resolved()

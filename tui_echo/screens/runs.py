@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from ..core import diff, progress
+from ..core import csvdata, diff, progress
 from ..core.inspect import load_run_model
 from ..core.compare import default_export_folder
 from ..core.config import Config, ConfigError
@@ -23,6 +23,7 @@ from ..core.runs import SNAPSHOTS, RunError
 from ..core.snapshots import first_sequence_predictions
 from ..core.summary import summary_from_record
 from ..messages import JobDone
+from ..training import Job, read_files
 from ..widgets import ConfigForm, KeyBar, LossChart, PredictionTable
 from ..widgets.summary_pane import summary_renderable
 from .base import LeanScreen, fit_columns
@@ -214,6 +215,7 @@ class RunsScreen(LeanScreen):
     def __init__(self) -> None:
         super().__init__()
         self.selected: list[str] = []  # run IDs, in the order they were selected
+        self._loading: tuple[Job, str] | None = None  # reading a run's CSV file before loading it
         self._listed: tuple[int, list[str]] = (0, [])  # runs listed, folders skipped
 
     def compose(self) -> ComposeResult:
@@ -335,8 +337,14 @@ class RunsScreen(LeanScreen):
 
     def action_load(self) -> None:
         """Put the highlighted run's settings in the lab's form and go back to the lab."""
-        run_id, lab = self._highlighted(), getattr(self.app, "lab", None)
-        if run_id is None or self.store is None or lab is None:
+        run_id = self._highlighted()
+        if run_id is not None:
+            self._load(run_id)
+
+    def _load(self, run_id: str) -> None:
+        """Load run ``run_id``'s settings into the lab; a CSV file not cached is read in a job first."""
+        lab = getattr(self.app, "lab", None)
+        if self.store is None or lab is None:
             return
         if lab.running:
             self.notify("Stop the lab's training first (escape in the lab)", severity="warning")
@@ -345,7 +353,13 @@ class RunsScreen(LeanScreen):
             record = self.store.load(run_id)
             if record.get("source", "lab") != "lab":  # a Keras callback's run: its model is not one the lab builds
                 raise ConfigError("config", f"is a {record.get('source')} run's, not one the lab can build")
-            config = Config(**record["config"]).check()
+            config = Config(**record["config"])
+            if config.data and csvdata.would_parse(str(config.data)):  # checked once read
+                job = self.app.training.start(self, read_files([str(config.data)]), group="read", keras=False)
+                self._loading = (job, run_id)
+                self.notify(f"Reading {config.data}…", markup=False)
+                return
+            config.check()
         except (KeyError, RunError, TypeError, ConfigError) as error:
             reason = error.reason if isinstance(error, ConfigError) else str(error)
             self.notify(f"Run {run_id}'s settings cannot be loaded: {reason}", severity="warning", markup=False)
@@ -418,7 +432,15 @@ class RunsScreen(LeanScreen):
         training.start(self, lambda job, report: tensorboard.export([record], folder), group="export", keras=False)
 
     def on_job_done(self, message: JobDone) -> None:
-        """An export has ended: say where it went, or why it did not."""
+        """A run's file is read (load it now), or an export has ended: say where it went, or why not."""
+        if self._loading is not None and message.job is self._loading[0]:
+            run_id, self._loading = self._loading[1], None
+            if message.error:
+                self.notify(f"Run {run_id}'s settings cannot be loaded: {message.error}", severity="warning",
+                            markup=False)
+            else:
+                self._load(run_id)
+            return
         if message.job.group != "export":
             return
         if message.error:

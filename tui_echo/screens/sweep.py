@@ -5,7 +5,9 @@ The values are typed as comma-separated lists and checked as they are typed by
 job of the app's training service: ``core.sweep.run`` trains the trials in local worker
 processes and yields each trial as it ends; the screen only renders. The table groups trials over
 seeds (``core.sweep.group_rows``: mean ± std, best first) and the parallel-coordinates view draws
-one polyline per group; its range filters leave groups out of the table too.
+one polyline per group; its range filters leave groups out of the table too. A CSV file the plan
+needs that ``csvdata`` has not cached (the lab's, or one the fields add) is read by a job first;
+the fields are checked again once it is.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
 
-from ..core import aggregate, sweep
+from ..core import aggregate, csvdata, sweep
 from ..core.compare import seeds_for
 from ..core.config import Config, ConfigError
 from ..messages import JobDone, JobProgress
-from ..training import Job, TrainingService, ready_for_processes
+from ..training import Job, TrainingService, read_files, ready_for_processes
 from ..widgets.key_bar import KeyBar
 from ..widgets.parallel import ParallelCoordinates, build
 from .base import LeanScreen, fit_columns
@@ -99,6 +101,9 @@ class SweepScreen(LeanScreen):
         self.shown_columns: list[str] = []
         self.job: Job | None = None
         self.error = ""
+        self.reading: str | None = None  # a CSV file the plan needs, being read in the background
+        self._read: Job | None = None
+        self._unreadable: dict[str, str] = {}  # path -> why its read failed (not a refusal of the file)
         self.outcome = ""  # how the last sweep ended
 
     def compose(self) -> ComposeResult:
@@ -149,13 +154,34 @@ class SweepScreen(LeanScreen):
             if not count.isdigit():
                 raise ConfigError("seeds", f"must be a whole number from 1 to 100 (got {count!r})")
             base = {k: v for k, v in self.config.to_dict().items() if k not in ("seed",)}
-            self.plan = sweep.plan(grid, base, seeds_for(self.config.seed, int(count)))
+            # Every combination reads its file: each one not cached is read off the UI thread first.
+            files = dict.fromkeys([*([self.config.data] if self.config.data else []), *grid.get("data", [])])
+            unread = [path for path in files if csvdata.would_parse(path)]
+            failed = next((path for path in unread if path in self._unreadable), None)
+            if failed:
+                raise ConfigError("data", f"{failed}: cannot be read ({self._unreadable[failed]})")
+            self._read_files(unread)
+            self.plan = None if unread else sweep.plan(grid, base, seeds_for(self.config.seed, int(count)))
             self.error = ""
         except ConfigError as error:
+            self._read_files([])
             self.plan, self.error = None, f"{error.field} {error.reason}"
-        self.query_one("#sweep-error", Static).update(Text(self.error, style="bold") if self.error else "")
+        note = Text(self.error, style="bold") if self.error else Text(f"reading {self.reading}…", style="dim") \
+            if self.reading else ""
+        self.query_one("#sweep-error", Static).update(note)
         self.refresh_status()
         self.refresh_bindings()
+
+    def _read_files(self, paths: list[str]) -> None:
+        """Read ``paths`` in a job (an older read that other fields made stale is stopped)."""
+        if paths and self.reading == paths[0]:
+            return
+        if self._read is not None:
+            self._read.stop()
+        self._read, self.reading = None, None
+        if paths:
+            self._read = self.training.start(self, read_files(paths), group="read", keras=False)
+            self.reading = paths[0]
 
     # ----------------------------------------------------------------- keys
 
@@ -228,7 +254,14 @@ class SweepScreen(LeanScreen):
         self.refresh_results()
 
     def on_job_done(self, message: JobDone) -> None:
-        """The sweep has ended (all trials, or stopped: the finished ones are kept)."""
+        """A file is read (check the fields again), or the sweep has ended (all trials, or
+        stopped: the finished ones are kept)."""
+        if message.job is self._read:
+            if message.error and self.reading:
+                self._unreadable[self.reading] = message.error
+            self._read, self.reading = None, None
+            self.check_fields()
+            return
         if message.job is not self.job:
             return
         self.running = False
@@ -316,6 +349,8 @@ class SweepScreen(LeanScreen):
             plan = self.plan
             groups = len(plan.trials) // max(1, len(plan.seeds))
             state = f"{len(plan.trials)} trials ({groups} groups × {len(plan.seeds)} seeds) · ctrl+r runs"
+        elif self.reading:
+            state = f"reading {self.reading}… ctrl+r runs once it is read"
         else:
             state = "fix the fields to run"
         parts = [state]

@@ -3,6 +3,10 @@
 Every field is checked with the core's own rules (``core.config``), so the message under a bad
 field is the same one the CLI prints, naming the allowed range. Empty fields mean "the default",
 which each field shows as its placeholder.
+
+A CSV file is never parsed here: a file that ``csvdata`` has not cached yet (a ``stat`` tells) is
+read by a background job while the data field says "reading FILE…"; once read, the form checks
+again, now from the cache. A newer path stops an older read, whose result is ignored.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from textual.containers import Grid, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
+from ..core import csvdata
 from ..core.config import RULES, Config, ConfigError
 from ..core.rules import Choice
 from ..core.settings import BY_NAME, SETTINGS
 from ..core.tasks import TASKS
 from ..core.topologies import TOPOLOGIES
+from ..messages import JobDone
+from ..training import Job, TrainingService, read_files
 
 # Every setting the pane shows, in the spec's order (the topology has its own radio list above).
 ROWS = tuple(s for s in SETTINGS if s.form in ("input", "choice", "flag"))
@@ -88,11 +95,15 @@ class ConfigForm(VerticalScroll, can_focus=False):
         config: Config | None
         errors: dict[str, str]
 
-    def __init__(self, config: Config, *, id: str | None = None) -> None:
+    def __init__(self, config: Config, training: TrainingService, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._initial = config
+        self._training = training
         self.config: Config | None = config
         self.errors: dict[str, str] = {}
+        self.reading: str | None = None  # the data file being read in the background
+        self._read: Job | None = None
+        self._unreadable: tuple[str, str] | None = None  # (path, why) when a read failed unexpectedly
 
     def compose(self) -> ComposeResult:
         """Radio buttons for the topology, then a row per setting and a hidden message under each."""
@@ -216,11 +227,57 @@ class ConfigForm(VerticalScroll, can_focus=False):
         event.stop()
         self._check()
 
+    def settled(self) -> bool:
+        """Whether ``config`` and ``errors`` answer the data file as it is now. False while it is
+        read; a file changed since it was checked is read again (in the background) first."""
+        if self.reading is None and not csvdata.would_parse(str(self.values()["data"] or "")):
+            return True
+        self._check()
+        return False
+
+    def on_job_done(self, message: JobDone) -> None:
+        """A read has ended: check again (the file is cached now), unless a newer path replaced it."""
+        message.stop()
+        if message.job is not self._read:
+            return  # a superseded read: stopped, or finished into the cache unasked
+        if message.error:  # not a refusal of the file (those are cached): say it, do not retry
+            self._unreadable = (self.reading or "", message.error)
+        self._read, self.reading = None, None
+        self._check()
+
+    def _start_read(self, path: str) -> None:
+        """Read ``path`` in a background job (stopping an older read), unless it is being read."""
+        if self.reading == path:
+            return
+        if self._read is not None:
+            self._read.stop()
+        self._read = self._training.start(self, read_files([path]), group="read", keras=False)
+        self.reading = path
+
+    def _stop_read(self) -> None:
+        if self._read is not None:
+            self._read.stop()
+        self._read, self.reading = None, None
+
     def _check(self) -> None:
         """Validate, update placeholders and inline messages, and tell the screen."""
         values = self.values()
-        config, errors = validate(values)
-        self._placeholders(values, errors)
+        path = str(values["data"] or "")
+        if self._unreadable is not None and self._unreadable[0] != path:
+            self._unreadable = None
+        if path and csvdata.would_parse(path) and self._unreadable is None:
+            # Every other field is checked now; the data and what depends on it once read.
+            self._start_read(path)
+            config, errors = validate({**values, "data": None})
+            errors.pop("data", None)
+            config, pending = None, {"data": f"reading {path}…"}
+        else:
+            self._stop_read()
+            config, errors = validate(values)
+            pending = {}
+            if self._unreadable is not None and csvdata.would_parse(path):
+                config, errors = None, {"data": f"{_named('data')} {path}: cannot be read ({self._unreadable[1]})"}
+        self._placeholders(values, {**errors, **pending})
         self._toggles()
         task = TASKS[str(values["task"])]
         self.query_one("#task-help", Static).update(Text(task.description))
@@ -230,8 +287,10 @@ class ConfigForm(VerticalScroll, can_focus=False):
         for name in (*FIELDS, "form"):
             message = self.query_one(f"#error-{name}", Static)
             text = errors.get(name, "")
-            message.update(Text(f"⚠ {text}" if text else ""))
-            message.display = bool(text)
+            note = pending.get(name, "")
+            message.update(Text(f"⚠ {text}" if text else note))
+            message.display = bool(text or note)
+            message.set_class(bool(note) and not text, "-pending")
             if text and name != "form" and self.screen.focused is self.query_one(f"#field-{name}"):
                 # the message may fall below the pane's fold: scroll to it once it is laid out
                 self.call_after_refresh(message.scroll_visible, animate=False)
