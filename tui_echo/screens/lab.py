@@ -465,7 +465,9 @@ class LabScreen(ReplayControls, LeanScreen):
                 length = self.run_config.length if self.run_config else len(event.targets)
                 self._show_predictions(event.predictions[:length], len(event.history))
                 early = event.best_epoch is not None and len(event.history) < state.total
-                notes = [f"{'finished early' if early else 'finished'}: {len(event.history):,} epochs"]
+                # (the early note fits the log's 21 columns in an 80-column lab up to 9,999 epochs)
+                epochs = f"{len(event.history):,}"
+                notes = [f"finished early: {epochs}" if early else f"finished: {epochs} epochs"]
                 if not deterministic:
                     notes.append(f"{event.wall_s:.2f} s · {event.epochs_per_s:,.0f} epochs/s")
                 notes.append(f"final loss {format_loss(event.history[-1])}" if event.history else "no epochs")
