@@ -6,7 +6,9 @@ Writes ``idle.svg``, ``training.svg``, ``finished.svg`` and ``replay.svg`` (real
 tutorial's many-to-many run; the replay stopped at its 110th snapshot), ``compare.svg`` and
 ``compare-delay.svg`` (all four topologies compared on the echo and on the delayed echo, 120×40),
 ``sweep.svg`` and ``parallel.svg`` (a sweep of topology, cell and lr over 3 seeds in worker
-processes, its table, then its parallel coordinates with the lr axis narrowed to 0.01; 120×40).
+processes, its table, then its parallel coordinates with the lr axis narrowed to 0.01; 120×40),
+``validation.svg`` (random echo with a fifth of the sequences held out and early stopping: the
+validation curve, the kept epoch marked).
 Timings and the device are shown as measured, so they change per machine.
 """
 
@@ -80,7 +82,27 @@ async def take(out: Path, size: tuple[int, int]) -> list[Path]:
         await pilot.press("escape")
         await until(pilot, lambda: not app.lab.running)
     engine.XLA = "auto"
-    return saved + await take_comparisons(out) + await take_sweep(out)
+    return saved + [await take_validation(out, size)] + await take_comparisons(out) + await take_sweep(out)
+
+
+async def take_validation(out: Path, size: tuple[int, int]) -> Path:
+    """``validation.svg``: a run with validation data that early stopping ends, once finished."""
+    config = Config(topology="many-to-many", task="random-echo", sequences=50, validation=0.2, patience=20,
+                    epochs=2000, lr=0.02, seed=0)
+    app = EchoApp(config=config)
+    async with app.run_test(size=size) as pilot:
+        deadline = time.monotonic() + 120
+        while not (app.tf_ready and app.query_one(SummaryPane).border_subtitle):
+            await pilot.pause(0.05)
+        await pilot.press("ctrl+r")
+        app.query_one(LossChart).focus()
+        while app.lab.phase != "finished":
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: {app.lab.phase}")
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)  # the chart's next frame
+        app.save_screenshot(filename="validation.svg", path=str(out))
+    return out / "validation.svg"
 
 
 async def replay_midway(pilot, app: EchoApp, until) -> None:  # noqa: ANN001 - Pilot, a coroutine
@@ -174,6 +196,7 @@ def main() -> None:
     parser.add_argument("--compare-only", action="store_true", help="only the comparisons")
     parser.add_argument("--sweep-only", action="store_true", help="only the sweep and its parallel coordinates")
     parser.add_argument("--replay-only", action="store_true", help="only replay.svg")
+    parser.add_argument("--validation-only", action="store_true", help="only validation.svg")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -183,9 +206,12 @@ def main() -> None:
         job = take_comparisons(out)
     elif args.sweep_only:
         job = take_sweep(out)
+    elif args.validation_only:
+        job = take_validation(out, (width, height))
     else:
         job = take_replay(out, (width, height)) if args.replay_only else take(out, (width, height))
-    for path in asyncio.run(job):
+    result = asyncio.run(job)
+    for path in result if isinstance(result, list) else [result]:
         print(path)
 
 
