@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import Input
 
 from conftest import run_cli
-from tests.test_script import data_part
+from test_script import data_part  # noqa: E402  (tests/ is on sys.path)
 from tui_echo.app import EchoApp
 from tui_echo.core import csvdata, explain
 from tui_echo.core.config import Config, ConfigError
