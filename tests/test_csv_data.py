@@ -411,9 +411,9 @@ async def test_a_bad_files_error_appears_inline_once_read_and_ctrl_r_waits_for_i
         app.query_one("#field-data", Input).value = bad
         await until(pilot, lambda: started == [bad])
         assert field_message(app, "data") == f"reading {bad}…" and form.reading == bad
-        await pilot.press("ctrl+r")  # never trains on settings not yet known
+        await pilot.press("ctrl+r")  # never trains on settings not yet known: it waits for the read
         assert app.lab.phase.name == "IDLE"
-        assert any(n.message == f"Still reading {bad}…" for n in app._notifications)
+        assert any(n.message == f"Reading {bad}… training starts once it is read" for n in app._notifications)
         gates[bad].set()
         await until(pilot, lambda: form.reading is None)
         reason = f"{bad}: row 1001 has 1 cells, expected 2 (as in row 1)"
@@ -498,3 +498,55 @@ async def test_loading_a_runs_settings_reads_its_file_first(series: str, tmp_pat
         form = app.query_one(ConfigForm)
         await until(pilot, lambda: form.reading is None)
         assert form.errors == {} and form.config.data == series and started == [series]
+
+
+async def test_ctrl_r_while_a_file_is_read_trains_once_it_is_read_and_escape_cancels_it(tmp_path: Path, gated) -> None:
+    import threading
+
+    gates, started = gated
+    good = big_csv(tmp_path, 200, "good.csv")
+    gates[good] = threading.Event()
+    app = EchoApp(config=Config(task="csv", length=5, epochs=3), load_tensorflow=True)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.tf_ready, timeout=60)
+        form = app.query_one(ConfigForm)
+        app.query_one("#field-data", Input).value = good
+        await until(pilot, lambda: started == [good])
+        await pilot.press("ctrl+r")
+        assert app.lab.phase.name == "IDLE" and app.lab.check_action("stop", ())
+        await pilot.press("escape", "escape")  # out of the field, then cancels the waiting ctrl+r
+        gates[good].set()
+        await until(pilot, lambda: form.reading is None)
+        assert app.lab.phase.name == "IDLE" and not app.lab.check_action("stop", ())
+        # again, this time left to run: a new path is read and then trained
+        other = big_csv(tmp_path, 300, "other.csv")
+        gates[other] = threading.Event()
+        app.query_one("#field-data", Input).value = other
+        await until(pilot, lambda: other in started)
+        await pilot.press("ctrl+r")
+        gates[other].set()
+        await until(pilot, lambda: app.lab.phase.name == "FINISHED", timeout=60)
+        assert app.lab.run_config.data == other and len(app.lab.history) == 3
+
+
+async def test_while_a_file_is_read_the_form_does_not_keep_checking(tmp_path: Path, gated, monkeypatch) -> None:
+    # The lab asks the form whether it is settled on every settings change; asking must not
+    # start another check (each posts a change, which asks again: a loop that kept the UI busy).
+    import threading
+
+    gates, started = gated
+    path = big_csv(tmp_path, 1_000)
+    gates[path] = threading.Event()
+    checks = []
+    real = ConfigForm._check
+    monkeypatch.setattr(ConfigForm, "_check", lambda self: (checks.append(1), real(self)))
+    app = EchoApp(config=Config(task="csv"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await until(pilot, lambda: app.tf_ready, timeout=60)  # the status line asks once TF is ready
+        app.query_one("#field-data", Input).value = path
+        await until(pilot, lambda: started == [path])
+        before = len(checks)
+        await pilot.pause(0.5)
+        assert len(checks) - before <= 2, f"{len(checks) - before} checks in 0.5 s while reading"
+        gates[path].set()
+        await until(pilot, lambda: app.query_one(ConfigForm).reading is None)

@@ -115,6 +115,7 @@ class LabScreen(ReplayControls, LeanScreen):
         self._summary_job: Job | None = None
         self._summaries: dict[tuple, Any] = {}
         self._summary_timer = None
+        self._train_when_read = False  # ctrl+r came while the data file was being read
         self._predicted_epoch: int | None = None
         self._predictions_at = 0.0  # when live predictions were last shown (monotonic)
         self._snapshots: Snapshots | None = None  # the last run's, for the inside-the-cell view
@@ -167,8 +168,8 @@ class LabScreen(ReplayControls, LeanScreen):
         typing = isinstance(self.focused, Input)
         if action == "train":
             return not self.running and not self.app.tf_failed
-        if action == "stop":
-            return self.running and self.phase not in (Phase.STOPPING, Phase.SAVING)
+        if action == "stop":  # (also cancels a ctrl+r waiting for a file to be read)
+            return (self.running and self.phase not in (Phase.STOPPING, Phase.SAVING)) or self._train_when_read
         if action == "pause":
             return self.phase in (Phase.STARTING, Phase.COMPILING, Phase.TRAINING)
         if action == "resume":
@@ -217,8 +218,14 @@ class LabScreen(ReplayControls, LeanScreen):
         if self.running:
             return
         form = self.query_one(ConfigForm)
-        if not self._settled(form):
+        if not form.settled():  # trains once the file is read (escape or a refusal cancels it)
+            self._train_when_read = True
+            self.refresh_bindings()
+            self.notify(f"Reading {form.reading}… training starts once it is read", timeout=3)
             return
+        if self._train_when_read:
+            self._train_when_read = False
+            self.refresh_bindings()
         if form.errors or form.config is None:
             field, message = next(iter(form.errors.items()))
             self.invalid = message
@@ -242,6 +249,10 @@ class LabScreen(ReplayControls, LeanScreen):
 
     def action_stop(self) -> None:
         """Ask the worker to stop at its next check (within a chunk, ~50 ms)."""
+        if self._train_when_read:
+            self._train_when_read = False
+            self.refresh_bindings()
+            self.notify("Training after the read cancelled", timeout=3)
         if not self.running or self.phase in (Phase.STOPPING, Phase.SAVING):
             return
         if self._job is not None:
@@ -405,12 +416,15 @@ class LabScreen(ReplayControls, LeanScreen):
 
     @on(ConfigForm.Changed)
     def _settings_changed(self, event: ConfigForm.Changed) -> None:
-        """Refresh the summary shortly after the settings stop changing."""
+        """Refresh the summary shortly after the settings stop changing; train if ctrl+r asked
+        while the data file was being read."""
         if not self.running:
             self.invalid = ""
             self._show_sequence()
             self._mark_stale()
             self.refresh_status()
+            if self._train_when_read and event.form.settled():
+                self.action_train()
         if self._summary_timer is not None:
             self._summary_timer.stop()
         self._summary_timer = self.set_timer(0.12, self.request_summary)

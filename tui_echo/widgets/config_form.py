@@ -230,9 +230,11 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def settled(self) -> bool:
         """Whether ``config`` and ``errors`` answer the data file as it is now. False while it is
         read; a file changed since it was checked is read again (in the background) first."""
-        if self.reading is None and not csvdata.would_parse(str(self.values()["data"] or "")):
+        path = str(self.values()["data"] or "")
+        if self.reading is None and not csvdata.would_parse(path):
             return True
-        self._check()
+        if self.reading != path:  # not being read yet: start (a check posts Changed, which asks again)
+            self._check()
         return False
 
     def on_job_done(self, message: JobDone) -> None:
