@@ -172,16 +172,18 @@ class ConfigForm(VerticalScroll, can_focus=False):
         task = TASKS[str(self.query_one("#field-task", Select).value)]
         for setting in ROWS:
             name = setting.name
-            if not setting.applies(task, values):
-                # Hidden where the task does not use it, so a stale value there cannot block training:
-                # an optional one is left to its default (a file is for the csv task only).
-                values[name] = None if setting.optional else getattr(self._initial, name)
-            elif setting.form == "choice":
+            if setting.form == "choice":
                 values[name] = str(self.query_one(f"#field-{name}", Select).value)
             elif setting.form == "flag":
                 values[name] = self.query_one(f"#field-{name}", Checkbox).value
             else:
                 values[name] = self.query_one(f"#field-{name}", Input).value.strip()
+        # Judged on every typed value (momentum reads the optimizer, wherever its row stands):
+        # hidden where it does not apply, so a stale value there cannot block training; an
+        # optional one is left to its default (a file is for the csv task only).
+        hidden = [setting for setting in ROWS if not setting.applies(task, values)]
+        for setting in hidden:
+            values[setting.name] = None if setting.optional else getattr(self._initial, setting.name)
         return values
 
     def select_topology(self, name: str) -> None:
