@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# As runtime.load() does, for the tests that import Keras before anything has loaded TensorFlow
+# through it: its oneDNN kernels would make reruns differ in the last bits (1 process in 20).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 # Environment variables that would make rich draw colours into a pipe, or that would quieten
 # TensorFlow for the program instead of the program doing it itself.
 _NOT_INHERITED = (

@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tui_echo.core import engine
+from tui_echo.core import engine, runtime
 from tui_echo.core.config import Config
 from tui_echo.core.events import Cancelled, Compiled, Compiling, Epochs, Finished, Predictions, Started
 from tui_echo.core.topologies import TOPOLOGIES
@@ -257,12 +257,12 @@ def test_reruns_are_exact_in_one_process_even_with_an_xla_program_at_hand(monkey
 
 CHILD = """
 import json, sys
-from tui_echo.core import engine
+from tui_echo.core import engine, runtime
 from tui_echo.core.config import Config
 engine.XLA = sys.argv[1]
 config = Config(**json.loads(sys.argv[2]))
 final = engine.train(config, model=engine.build_model(config))
-print(json.dumps([final.history, final.predictions]))
+print(json.dumps([final.history, final.predictions, runtime.onednn_enabled()]))
 """
 
 
@@ -276,12 +276,15 @@ def test_reruns_are_exact_in_another_process(xla: str, fields: dict, monkeypatch
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}  # the product's own default
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, xla, json.dumps(fields)], capture_output=True, text=True, env=env, timeout=300
     )
     assert child.returncode == 0, child.stderr[-2000:]
-    history, predictions = json.loads(child.stdout.strip().splitlines()[-1])
+    history, predictions, child_onednn = json.loads(child.stdout.strip().splitlines()[-1])
+    # oneDNN's kernels round differently from run to run (runtime.load turns them off)
+    assert not child_onednn and not runtime.onednn_enabled()
     monkeypatch.setattr(engine, "XLA", xla)
     here, _ = train(Config(**fields).resolved())
     assert engine.compiled_loop(Config(**fields))[0].last_mode == ("graph" if xla == "auto" else "xla")

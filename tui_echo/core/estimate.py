@@ -23,10 +23,11 @@ from .formatting import format_bytes, format_duration
 FLOAT = 4  # bytes of a float32
 # Fitted on benchmarks/large.py's sizes (graph, 2 CPU cores): seconds per training step =
 # STEP_S + TIMESTEP_S x timesteps x layers x directions + MAC_S x batch x timesteps x gates x
-# units x (units + inputs) x layers x directions, i.e. a per-call-of-the-cell cost plus the matmuls.
+# units x (units + inputs) x layers x directions, i.e. a per-call-of-the-cell cost plus the matmuls
+# (on Eigen's kernels, which runtime.load chooses: oneDNN's took about half as long).
 STEP_S = 2e-4
 TIMESTEP_S = 9e-5
-MAC_S = 2e-10
+MAC_S = 4e-10
 XLA_SPEEDUP = 3.0  # XLA against the graph, per step (measured 2-40x; the low end, for big models)
 # Tracing and instantiating the graph program, and XLA's compile of it, grow with the recurrence
 # (the loop body is traced per layer; XLA compiles it much more slowly).

@@ -139,6 +139,12 @@ def load() -> tuple[ModuleType, ModuleType]:
         if _modules is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+            # TensorFlow's oneDNN kernels round differently from one run to the next: the same
+            # config trained in 40 processes at once on 2 cores gave 2 histories that parted in
+            # the last bits (0 in 140 with Eigen's kernels). Reruns to the bit are a promise
+            # (engine.py); on a CPU, oneDNN was ~1.5x faster only for units 256 and up
+            # (docs/performance.md). Read once, at TensorFlow's import; an explicit setting wins.
+            os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
             with quiet_fd2():
                 import tensorflow as tf
                 import keras
@@ -216,8 +222,18 @@ def doctor() -> dict[str, Any]:
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
             "KERAS_BACKEND": os.environ.get("KERAS_BACKEND"),
+            "onednn": onednn_enabled(),
         },
     }
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN CPU kernels (off unless ``TF_ENABLE_ONEDNN_OPTS=1``, or
+    TensorFlow was imported before ``load()``): reruns are exact to the bit only without them."""
+    load()
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def versions() -> dict[str, str]:
