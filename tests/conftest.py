@@ -14,8 +14,8 @@ import pytest
 # through it: its oneDNN kernels would make reruns differ in the last bits (1 process in 20).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-# Environment variables that would make rich draw colours into a pipe, or that would quieten
-# TensorFlow for the program instead of the program doing it itself.
+# Environment variables that would make rich draw colours into a pipe, or that would set
+# TensorFlow up for the program instead of the program doing it itself.
 _NOT_INHERITED = (
     "FORCE_COLOR",
     "CLICOLOR_FORCE",
@@ -23,6 +23,7 @@ _NOT_INHERITED = (
     "TTY_INTERACTIVE",
     "TF_CPP_MIN_LOG_LEVEL",
     "TF_CPP_MAX_VLOG_LEVEL",
+    "TF_ENABLE_ONEDNN_OPTS",
     "COLUMNS",
     "LINES",
 )

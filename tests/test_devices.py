@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -76,6 +77,16 @@ def test_doctor_json_on_a_cpu_only_machine(capsys: pytest.CaptureFixture[str]) -
     assert report["gpus"] == [] and report["training_device"] == "CPU"
     assert {"python", "tensorflow", "keras", "tui-echo"} <= set(report["versions"])
     assert report["settings"]["memory_growth"] is True and report["settings"]["device"] == "auto"
+    assert report["settings"]["onednn"] is False  # Eigen's kernels: exact reruns
+
+
+def test_onednn_kernels_when_asked_for() -> None:
+    """``TF_ENABLE_ONEDNN_OPTS=1`` wins over the lab's default (off; see test_engine's rerun test)."""
+    code = "from tui_echo.core import runtime; print(runtime.doctor()['settings']['onednn'])"
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "True"
 
 
 def test_device_gpu_without_one_is_refused() -> None:

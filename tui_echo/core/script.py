@@ -149,6 +149,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's native logging: errors only
+# TensorFlow's Eigen CPU kernels, as in the lab: its oneDNN ones now and then round a rerun differently.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # TensorFlow 2.21 still writes start-up lines to file descriptor 2 when that is set from inside
 # Python, so its import and first operation run with fd 2 pointed at /dev/null.
 stderr, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
