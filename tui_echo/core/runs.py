@@ -8,7 +8,7 @@ Layout of one run, ``<root>/<id>/`` (the folder's name is the run's ID, ``YYYYmm
                    The engine's losses are float32, so nothing is lost: 4 MB for 1,000,000 epochs.
                    A write cut short leaves a partial record at the end, which readers drop.
 - ``val_history.f32``  each epoch's validation loss, the same way, for runs that had validation data
-                   (written once training ends)
+                   (appended with history.f32, never ahead of it)
 - ``result.json``  the run record (see ``record.py``) less its history, once training ends
 - ``model.keras``  the trained model, loadable with plain ``keras.models.load_model``
 - ``progress.json`` a heartbeat while training, rewritten at most once a second: epoch, step, rates,
@@ -196,6 +196,7 @@ class RunWriter:
     error: str | None = None
     saved: threading.Event = field(default_factory=threading.Event)
     _history: Any = None
+    _val_history: Any = None
     _flushed_at: float = field(default_factory=time.monotonic)
     _closed: bool = False  # finished or abandoned: nothing more is written
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -204,22 +205,32 @@ class RunWriter:
     _stop_checked_at: float = -math.inf
 
     def __call__(self, event: Event) -> None:
-        """Append each epoch's loss to history.f32 as it arrives; beat ``progress.json``."""
+        """Append each epoch's loss (and validation loss) as it arrives; beat ``progress.json``."""
         self._heartbeat(event)
         if not isinstance(event, Epochs):
             return
         with self._lock:
             if self._closed or self.error is not None:
                 return
+            name = HISTORY
             try:
                 if self._history is None:
                     self._history = open(self.path / HISTORY, "ab")
                 self._history.write(np.asarray(event.losses, dtype=LOSS).tobytes())
+                # Written after history.f32, as many bytes, flushed after it: on disk it is never
+                # ahead of history.f32 (which a loaded run checks).
+                if event.val_losses:
+                    name = VAL_HISTORY
+                    if self._val_history is None:
+                        self._val_history = open(self.path / VAL_HISTORY, "ab")
+                    self._val_history.write(np.asarray(event.val_losses, dtype=LOSS).tobytes())
                 if time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
-                    self._history.flush()
+                    for name, file in ((HISTORY, self._history), (VAL_HISTORY, self._val_history)):
+                        if file is not None:
+                            file.flush()
                     self._flushed_at = time.monotonic()
             except OSError as error:
-                self._fail(f"{HISTORY}: {_reason(error)}")
+                self._fail(f"{name}: {_reason(error)}")
 
     def _heartbeat(self, event: Event) -> None:
         """Keep the training's state (the lab's reducer) and write it at most every HEARTBEAT_S."""
@@ -304,9 +315,11 @@ class RunWriter:
             self._fail(f"{step}: {_reason(error) if isinstance(error, OSError) else error}")
 
     def _close_history(self) -> None:
-        if self._history is not None:
-            history, self._history = self._history, None
-            history.close()
+        history, validation = self._history, self._val_history
+        self._history = self._val_history = None
+        for file in (history, validation):  # in this order: validation never ahead on disk
+            if file is not None:
+                file.close()
 
     def _fail(self, reason: str) -> None:
         """Stop writing, say why, and mark the run failed if the disk still takes a small file."""
@@ -669,26 +682,39 @@ class RunFollower:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._offset = 0  # bytes of history.f32 read so far
+        self._offsets = {HISTORY: 0, VAL_HISTORY: 0}  # bytes of each file read so far
 
-    def new_losses(self) -> tuple[list[float | None], bool]:
-        """Losses added since the last call, and whether the history shrank (read again from the
-        start: the final save trims a diverged run's history)."""
+    def new_losses(self) -> tuple[list[float | None], list[float | None], bool]:
+        """Losses and validation losses added since the last call (validation ones never for
+        more epochs than the losses so far), and whether the history shrank: then both are read
+        again from the start (the final save trims a diverged run's history)."""
+        losses, restart = self._tail(HISTORY)
+        if restart:
+            self._offsets[VAL_HISTORY] = 0
+        read = self._offsets[HISTORY] // LOSS.itemsize
+        validation, _ = self._tail(VAL_HISTORY, limit=read * LOSS.itemsize)
+        return losses, validation, restart
+
+    def _tail(self, name: str, limit: int | None = None) -> tuple[list[float | None], bool]:
+        """What was appended to ``name`` since the last read (whole records, up to byte ``limit``),
+        and whether the file shrank (then it is read from the start)."""
+        offset = self._offsets[name]
         try:
-            fd = os.open(self.folder / HISTORY, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = os.open(self.folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return [], False  # not written yet (or refused: nothing is read through a link)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 return [], False
-            restart = info.st_size < self._offset
-            start = 0 if restart else self._offset
-            whole = (info.st_size - start) // LOSS.itemsize * LOSS.itemsize  # never a torn record
+            restart = info.st_size < offset
+            start = 0 if restart else offset
+            end = info.st_size if limit is None else min(info.st_size, limit)
+            whole = max(0, end - start) // LOSS.itemsize * LOSS.itemsize  # never a torn record
             binary = os.pread(fd, whole, start) if whole else b""
         finally:
             os.close(fd)
-        self._offset = start + len(binary)
+        self._offsets[name] = start + len(binary)
         return _f32_losses(binary), restart
 
     def meta(self) -> dict[str, Any]:

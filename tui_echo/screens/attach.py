@@ -1,7 +1,7 @@
 """Attach: watch, read-only, a run that another process trains (``tui-echo attach [RUN_ID]``).
 
-Polls the run's folder every ``POLL_S``: the new part of ``history.f32`` feeds the loss curve and
-the log, ``progress.json`` (the training's heartbeat) the status line, ``run.json`` says when the
+Polls the run's folder every ``POLL_S``: the new part of ``history.f32`` (and of
+``val_history.f32``, for a run with validation data) feeds the loss curve and the log, ``progress.json`` (the training's heartbeat) the status line, ``run.json`` says when the
 run has ended, and then its saved predictions fill the predictions pane. Escape, confirmed with y,
 asks the training to stop through the run's ``stop-requested`` file (``runs.request_stop``).
 """
@@ -64,6 +64,7 @@ class AttachScreen(LeanScreen):
         self.follower = RunFollower(store.root / run_id)
         self.status = "running"
         self.epochs = 0
+        self.val_epochs = 0  # epochs whose validation loss was read (a run with validation data)
         self.stop_asked = False
         self.planned = 0  # epochs the run was started for
 
@@ -102,18 +103,25 @@ class AttachScreen(LeanScreen):
         if self.status != "running":
             return
         chart, log = self.query_one(LossChart), self.query_one(EpochLog)
-        losses, restart = self.follower.new_losses()
+        # Status first: run.json is written last, so once it says the run ended, the files read
+        # below are complete.
+        status = self.follower.meta().get("status", "running")
+        losses, val_losses, restart = self.follower.new_losses()
         if restart:
             chart.reset(self.planned)
-            self.epochs = 0
-        if losses:
+            log.clear()
+            self.epochs = self.val_epochs = 0
+        if losses or val_losses:
             shown = [float("nan") if v is None else v for v in losses]
-            chart.extend(shown)
-            log.add_epochs(shown)
+            # The epoch log and chart take validation losses along with their epochs' losses; the
+            # reader never hands out more of them than losses, so this run's lag is caught up here.
+            val = [float("nan") if v is None else v for v in val_losses]
+            chart.extend(shown, val)
+            log.add_epochs(shown, val)
             self.epochs += len(losses)
+            self.val_epochs += len(val_losses)
         chart.flush()
         log.flush()
-        status = self.follower.meta().get("status", "running")
         if status != "running":
             self._ended(status)
             return
@@ -133,6 +141,9 @@ class AttachScreen(LeanScreen):
         except (KeyError, RunError):
             pass
         epochs = len(record.get("history") or []) or self.epochs
+        if record.get("best_epoch"):  # early stopping kept this epoch's weights
+            for widget in (self.query_one(LossChart), self.query_one(EpochLog)):
+                widget.mark_best(record["best_epoch"])
         if record.get("predictions"):  # a finished run's (a stopped one saves none)
             targets, predictions = first_sequence(record)
             inputs = first_inputs(record) or [0.0] * len(targets)

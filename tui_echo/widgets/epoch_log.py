@@ -116,8 +116,9 @@ class EpochLog(Widget, can_focus=True):
 
     def add_epochs(self, losses: Sequence[float], val_losses: Sequence[float] = ()) -> None:
         """Append epochs' losses, and with validation data the same epochs' validation losses
-        (epoch numbers continue from the last)."""
-        if not len(losses):
+        (epoch numbers continue from the last; validation losses may come later than their
+        epochs' losses, as an attached run's file has them)."""
+        if not len(losses) and not len(val_losses):
             return
         needed = self._count + len(losses)
         self._losses = _room(self._losses, self._count, needed)
