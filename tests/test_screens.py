@@ -6,6 +6,7 @@ import csv
 import json
 from typing import Callable
 
+import numpy as np
 import pytest
 from textual.widgets import DataTable
 
@@ -16,6 +17,7 @@ from tui_echo.core.topologies import TOPOLOGIES
 from tui_echo.screens.compare import CompareScreen
 from tui_echo.screens.explain import ExplainScreen
 from tui_echo.screens.runs import RunsScreen, RunView
+from tui_echo.widgets.compare_chart import CompareChart
 from tui_echo.widgets import ConfigForm, PredictionTable, SummaryPane
 
 from test_app import screen_text, wait_for as lab_wait_for  # noqa: E402  (tests/ is on sys.path)
@@ -226,3 +228,40 @@ def test_finished_comparison_snapshot(snap_compare, monkeypatch) -> None:
     monkeypatch.setattr(engine, "_loops", type(engine._loops)())
     app = EchoApp(config=Config(topology="many-to-many", epochs=100, seed=0), deterministic=True)
     assert snap_compare(app, run_before=_finished_comparison, terminal_size=SIZE)
+
+
+async def test_compare_with_validation_draws_either_curve() -> None:
+    config = Config(topology="many-to-many", task="random-echo", sequences=20, validation=0.2, epochs=EPOCHS, seed=3)
+    app = EchoApp(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("c")
+        screen = await finish_comparison(pilot)
+        chart = screen.query_one(CompareChart)
+        assert {n: chart.series[n] for n in TOPOLOGIES} == {
+            n: pytest.approx(screen.records[n][0]["history"], rel=1e-6) for n in TOPOLOGIES}
+        await pilot.press("v")  # the validation curves, from what was trained
+        assert chart.border_title == "Validation loss (log scale)"
+        assert {n: chart.series[n] for n in TOPOLOGIES} == {
+            n: pytest.approx(screen.records[n][0]["val_history"], rel=1e-6) for n in TOPOLOGIES}
+        await pilot.press("n", "ctrl+r")  # two seeds: the mean validation curve over them
+        await finish_comparison(pilot)
+        for name in TOPOLOGIES:
+            seeds = np.array([r["val_history"] for r in screen.records[name]])
+            np.testing.assert_allclose(chart.series[name], seeds.mean(0), rtol=1e-6)
+            np.testing.assert_allclose(chart.bands[name][1], seeds.max(0), rtol=1e-6)
+        await pilot.press("v")
+        assert chart.border_title == "Loss (log scale)"
+        np.testing.assert_allclose(chart.series["one-to-one"],
+                                   np.mean([r["history"] for r in screen.records["one-to-one"]], 0), rtol=1e-6)
+
+
+async def test_compare_without_validation_has_no_curve_switch() -> None:
+    app = EchoApp(config=Config(topology="many-to-many", epochs=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.tf_ready, what="TensorFlow")
+        await pilot.press("c")
+        screen = await finish_comparison(pilot)
+        assert screen.check_action("curves", ()) is False
+        await pilot.press("v")
+        assert screen.curve == "loss"

@@ -43,6 +43,8 @@ from ..widgets.key_bar import KeyBar
 from .base import COMPACT_WIDTH, LeanScreen, fit_columns
 
 NAMES = tuple(TOPOLOGIES)
+# The chart's two kinds of curve (v switches): the run record's key for each, and what the y axis shows.
+CURVES = {"loss": ("history", "Loss"), "val": ("val_history", "Validation loss")}
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
 TIMINGS = ("wall_s", "epochs_per_s")
 # Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
@@ -78,6 +80,8 @@ class CompareScreen(LeanScreen):
         Binding("n", "seeds(1)", "Seeds", id="compare-seeds", key_display="n/N",
                 tooltip="One seed more (N: one fewer) for the next run: each topology trains on seed .. seed + n - 1"),
         Binding("N", "seeds(-1)", show=False, id="compare-seeds-fewer"),
+        Binding("v", "curves", "Val", id="compare-curves",
+                tooltip="With validation data: draw the validation loss curves, and back to the training loss"),
         Binding("p", "toggle_predictions", "Preds", id="compare-predictions",
                 tooltip="Below 100 columns: show the predictions in place of the curves, and back"),
         Binding("e", "export", "Export", id="compare-export",
@@ -100,6 +104,8 @@ class CompareScreen(LeanScreen):
         self.progress: dict[str, RunState] = {}
         self.predictions: dict[str, list[float]] = {}
         self.trained: list[str] = []  # topologies the last run trained, in order
+        self.curve = "loss"  # which curves the chart draws: a key of CURVES
+        self.live: dict[str, dict[str, list[float]]] = {}  # one seed: curve -> topology -> losses so far
         self.sort_key: str | None = None
         self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
         self.job: Job | None = None
@@ -136,6 +142,8 @@ class CompareScreen(LeanScreen):
             return not self.running and bool(self.records)
         if action == "toggle_predictions":
             return self.app.size.width < COMPACT_WIDTH
+        if action == "curves":
+            return self.config.validation is not None
         return True
 
     def action_rerun(self) -> None:
@@ -160,6 +168,7 @@ class CompareScreen(LeanScreen):
             self.sort_key = None
         seeds = [seeds_for(c.seed, self.seeds) for c in configs]  # (the seed count is checked in action_seeds)
         self.progress = {c.topology: RunState(total=c.epochs) for c in configs}
+        self.live = {curve: {name: [] for name in names} for curve in CURVES}
         self.query_one(CompareChart).reset(names, max(c.epochs for c in configs))
         self.running = True
         self.refresh_table()
@@ -212,6 +221,20 @@ class CompareScreen(LeanScreen):
             return
         self.seeds = count
         self.refresh_status()
+
+    def action_curves(self) -> None:
+        """Draw the other kind of curve (training or validation loss), from what is held."""
+        self.curve = "val" if self.curve == "loss" else "loss"
+        chart = self.query_one(CompareChart)
+        chart.quantity = CURVES[self.curve][1]
+        chart.reset(self.trained, chart.planned)  # (keeps the scale; titles the border)
+        if self.run_seeds > 1:
+            for name, runs in self.records.items():
+                self._spread(name, runs)
+        else:
+            for name, losses in self.live.get(self.curve, {}).items():
+                chart.extend(name, losses)
+        chart.flush()
 
     def action_toggle_predictions(self) -> None:
         """In a narrow terminal, swap the curves for the predictions and back."""
@@ -266,7 +289,9 @@ class CompareScreen(LeanScreen):
             name, event = item
             self.progress[name] = progress.advance(self.progress[name], event, now)
             if isinstance(event, Epochs) and self.run_seeds == 1:  # over seeds: each seed's end redraws
-                chart.extend(name, event.losses)
+                for curve, losses in (("loss", event.losses), ("val", event.val_losses)):
+                    self.live[curve][name].extend(losses)
+                chart.extend(name, event.losses if self.curve == "loss" else event.val_losses)
             elif isinstance(event, (Predictions, Finished)):
                 self.predictions[name] = list(event.values if isinstance(event, Predictions) else event.predictions)
                 predictions_changed = True
@@ -291,11 +316,16 @@ class CompareScreen(LeanScreen):
         self.progress[name] = progress.ended(self.progress[name], record["status"], str(record.get("error") or ""))
 
     def _spread(self, name: str, runs: list[dict[str, Any]]) -> None:
-        """The chart's curve for ``name``: the mean over its seeds so far, in their lowest and highest loss."""
-        length = max(len(r["history"]) for r in runs)
+        """The chart's curve for ``name``: the mean over its seeds so far, in their lowest and highest loss
+        (training or validation loss, as the chart shows)."""
+        key = CURVES[self.curve][0]
+        histories = [r.get(key) or [] for r in runs]
+        length = max(len(h) for h in histories)
+        if not length:
+            return
         curves = np.full((len(runs), length), np.nan)
-        for i, r in enumerate(runs):
-            curves[i, : len(r["history"])] = [np.nan if v is None else v for v in r["history"]]
+        for i, history in enumerate(histories):
+            curves[i, : len(history)] = [np.nan if v is None else v for v in history]
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an epoch no seed reached (stopped early)
             mean, low, high = np.nanmean(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)

@@ -213,6 +213,7 @@ class ChartBase(Widget, can_focus=True):
                 tooltip="Chart: back to all epochs, log scale, no smoothing, no cursor"),
     ]
 
+    quantity: str = "Loss"  # what the y axis shows, for the border's title
     log: bool = True
     smoothing: float = 0.0
     window: tuple[int, int] | None = None  # epoch indices [start, end) shown; None: all, following
@@ -229,7 +230,7 @@ class ChartBase(Widget, can_focus=True):
     def view_changed(self) -> None:
         """Redraw for a new view and say what it is in the border."""
         self.refresh()
-        self.border_title = f"Loss ({'log' if self.log else 'linear'} scale)"
+        self.border_title = f"{self.quantity} ({'log' if self.log else 'linear'} scale)"
         self.border_subtitle = self.view_text()
 
     def view_text(self) -> str:
