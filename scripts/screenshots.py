@@ -5,6 +5,7 @@
 Writes ``idle.svg``, ``training.svg``, ``finished.svg`` and ``replay.svg`` (real TensorFlow, the
 tutorial's many-to-many run; the replay stopped at its 110th snapshot), ``compare.svg`` and
 ``compare-delay.svg`` (all four topologies compared on the echo and on the delayed echo, 120×40),
+``compare-validation.svg`` (compared on random echo with a fifth held out, the validation curves),
 ``sweep.svg`` and ``parallel.svg`` (a sweep of topology, cell and lr over 3 seeds in worker
 processes, its table, then its parallel coordinates with the lr axis narrowed to 0.01; 120×40),
 ``validation.svg`` (random echo with a fifth of the sequences held out and early stopping: the
@@ -140,11 +141,13 @@ async def take_comparisons(out: Path) -> list[Path]:
     return [
         await take_compare(out, Config(topology="many-to-many", seed=0), "compare.svg"),
         await take_compare(out, Config(topology="many-to-many", task="delay", seed=0), "compare-delay.svg"),
+        await take_compare(out, Config(topology="many-to-many", task="random-echo", sequences=50, validation=0.2,
+                                       epochs=300, seed=0), "compare-validation.svg", keys=("v",)),
     ]
 
 
-async def take_compare(out: Path, config: Config, name: str) -> Path:
-    """The comparison of all four topologies on ``config`` (their default epochs), 120×40."""
+async def take_compare(out: Path, config: Config, name: str, keys: tuple[str, ...] = ()) -> Path:
+    """The comparison of all four topologies on ``config`` (their default epochs), 120×40, after ``keys``."""
     app = EchoApp(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
         deadline = time.monotonic() + 120
@@ -158,6 +161,7 @@ async def take_compare(out: Path, config: Config, name: str) -> Path:
             if time.monotonic() > deadline:
                 raise SystemExit("timed out comparing")
             await pilot.pause(0.05)
+        await pilot.press(*keys)
         await pilot.pause(0.3)
         app.save_screenshot(filename=name, path=str(out))
     return out / name
