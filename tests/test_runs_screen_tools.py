@@ -21,13 +21,15 @@ LAYERS = [{"name": "lstm", "type": "LSTM", "output_shape": [None, 5], "params": 
           {"name": "dense", "type": "Dense", "output_shape": [None, 5], "params": 30, "formula": ""}]
 
 
-def save(store: RunStore, config: Config, history: list[float], predictions: list[float]) -> str:
+def save(store: RunStore, config: Config, history: list[float], predictions: list[float],
+         val_history: list[float] | None = None) -> str:
     """A finished run saved through the store, as a training would leave it."""
     config = config.resolved()
     writer = store.start(config.to_dict())
+    validated = {"val_history": val_history, "final_val_loss": val_history[-1]} if val_history else {}
     writer.finish({"topology": config.topology, "status": "finished", "layers": LAYERS, "params": 170,
                    "history": history, "final_loss": history[-1], "predictions": predictions,
-                   "targets": [0.0, 0.2, 0.4, 0.6, 0.8], "sample_sequences": 1, "wall_s": 1.5})
+                   "targets": [0.0, 0.2, 0.4, 0.6, 0.8], "sample_sequences": 1, "wall_s": 1.5, **validated})
     return writer.meta["id"]
 
 
@@ -116,8 +118,35 @@ async def test_c_shows_three_selected_runs_side_by_side_with_differing_settings_
         assert predictions.row_count == 5
         assert [str(c) for c in predictions.get_row_at(1)[3:]] == [f"{r['predictions'][1]:.3f}" for r in records]
         assert list(side.query_one("#side-curve").series) == ["#1", "#2", "#3"]
+        assert not side.check_action("curves", ()) and "result:final val loss" not in table.rows  # no validation data
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def test_side_by_side_runs_with_validation_show_either_curve(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TUI_ECHO_RUNS_DIR", str(tmp_path / "runs"))
+    store = RunStore(tmp_path / "runs")
+    base = Config(topology="many-to-one", task="random-echo", sequences=10, validation=0.2, epochs=3)
+    validations = {0.001: [0.5, 0.4, 0.35], 0.01: [0.5, 0.2, 0.25]}
+    for lr, val in validations.items():
+        save(store, replace(base, lr=lr), [0.3, 0.2, 0.1], [0.0, 0.2, 0.4, 0.6, 0.8], val)
+    app = EchoApp(config=Config(), load_tensorflow=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_runs(pilot)
+        await pilot.press("space", "down", "space", "c")
+        await pilot.pause()
+        side = app.screen
+        assert isinstance(side, SideBySide)
+        expected = [validations[r["config"]["lr"]] for r in side.records]
+        table = side.query_one("#side-table", DataTable)
+        assert [str(c) for c in table.get_row("result:final val loss")[1:]] == [format_loss(v[-1]) for v in expected]
+        chart = side.query_one("#side-curve")
+        assert chart.series == {"#1": pytest.approx([0.3, 0.2, 0.1]), "#2": pytest.approx([0.3, 0.2, 0.1])}
+        await pilot.press("v")
+        assert chart.border_title == "Validation loss (log scale)"
+        assert list(chart.series.values()) == [pytest.approx(v) for v in expected]
+        await pilot.press("v")
+        assert chart.border_title == "Loss (log scale)" and chart.series["#2"] == pytest.approx([0.3, 0.2, 0.1])
 
 
 async def test_l_loads_a_runs_settings_into_the_lab_form(store) -> None:

@@ -32,15 +32,18 @@ def label(index: int) -> str:
     return f"#{index + 1}"
 
 
-def results_of(record: dict[str, Any]) -> dict[str, str]:
-    """A run's results as the table shows them (an interrupted run may lack some: ``-``)."""
+def results_of(record: dict[str, Any], validation: bool = False) -> dict[str, str]:
+    """A run's results as the table shows them (an interrupted run may lack some: ``-``), with
+    its final validation loss when ``validation`` (some run compared had validation data)."""
     history = record.get("history") or []
     error = aggregate.max_error(record) if "predictions" in record and "targets" in record else None
     best = aggregate.best_epoch(history)
+    validated = {"final val loss": format_loss(record.get("final_val_loss"))} if validation else {}
     return {
         "status": str(record.get("status", "-")),
         "epochs": f"{len(history):,}",
         "final loss": format_loss(record.get("final_loss")),
+        **validated,
         "best epoch": "-" if best is None else f"{best:,}",
         "max abs error": "-" if error is None else f"{error:.3f}",
         "params": "-" if record.get("params") is None else f"{record['params']:,}",
@@ -62,12 +65,18 @@ class SideBySide(LeanScreen):
     HELP_TITLE = "side-by-side keys"
     HELP_NOTES = ("Settings that differ between the runs come first, marked * and drawn reversed. "
                   "Predictions are each run's on the first sequence; input and target are #1's.")
-    BINDINGS = [Binding("escape,q", "close", "Back", id="side-back", tooltip="Back to the list of runs")]
+    BINDINGS = [
+        Binding("v", "curves", "Val", id="side-curves",
+                tooltip="With validation data: draw the validation loss curves, and back to the training loss"),
+        Binding("escape,q", "close", "Back", id="side-back", tooltip="Back to the list of runs"),
+    ]
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
         super().__init__()
         self.records = records[:MAX_RUNS]
         self.names = [label(i) for i in range(len(self.records))]
+        self.validation = any(r.get("val_history") for r in self.records)
+        self.curve = "history"  # the record's curve the chart draws: "history" or "val_history"
 
     def compose(self) -> ComposeResult:
         """Which run is which, the table, then curves and predictions."""
@@ -87,7 +96,7 @@ class SideBySide(LeanScreen):
         table.add_column("setting", key="setting")
         for name in self.names:
             table.add_column(name, key=name)
-        results = [results_of(r) for r in self.records]
+        results = [results_of(r, self.validation) for r in self.records]
         for key in results[0] if results else ():
             table.add_row(key, *(r[key] for r in results), key=f"result:{key}")
         for name, values, differ in settings_rows(self.records):
@@ -95,14 +104,27 @@ class SideBySide(LeanScreen):
             table.add_row(Text(("* " if differ else "  ") + name, style=style),
                           *(Text(v, style=style) for v in values), key=f"setting:{name}")
         table.focus()
+        self._curves()
+        self.query_one("#side-predictions").border_title = "Predictions"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The curve switch only when some run had validation data."""
+        return self.validation if action == "curves" else True
+
+    def action_curves(self) -> None:
+        """Draw the other kind of curve: training or validation loss."""
+        self.curve = "val_history" if self.curve == "history" else "history"
+        self._curves()
+
+    def _curves(self) -> None:
+        """Each run's curve of the kind chosen (a diverged epoch, saved as null, is not drawn)."""
         chart = self.query_one(CompareChart)
-        chart.border_title = "Loss (log scale)"
-        histories = [[v for v in r.get("history") or [] if v is not None] for r in self.records]
+        chart.quantity = "Validation loss" if self.curve == "val_history" else "Loss"
+        histories = [[math.nan if v is None else v for v in r.get(self.curve) or []] for r in self.records]
         chart.reset(self.names, max(map(len, histories), default=0))
         for name, history in zip(self.names, histories):
             chart.extend(name, history)
         chart.flush()
-        self.query_one("#side-predictions").border_title = "Predictions"
 
     def on_resize(self) -> None:
         """The prediction columns that fit half the width."""
