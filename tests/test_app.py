@@ -565,3 +565,18 @@ async def test_momentum_shows_for_the_optimizers_that_read_it() -> None:
         momentum.value = "0.9"
         await pilot.pause()
         assert form.errors == {} and (form.config.optimizer, form.config.momentum) == ("sgd", 0.9)
+
+
+@pytest.mark.parametrize("width", [40, 60, 200])
+async def test_the_key_bar_shows_keys_whole_and_keeps_help(width: int) -> None:
+    from tui_echo.widgets.key_bar import KeyBar
+
+    app = EchoApp(config=Config(), load_tensorflow=False)
+    async with app.run_test(size=(width, 20)):
+        bar = app.screen.query_one(KeyBar)
+        entries = [f"{display} {description}" for _, display, description, _ in bar.entries()]
+        shown = [chunk.strip() for chunk in bar.render().plain.split("  ") if chunk.strip()]
+        shown = [chunk for chunk in shown if chunk != "^p palette"]
+        assert set(shown) <= set(entries)  # no key cut part-way
+        assert "? Help" in shown
+        assert (shown == entries) == (width == 200)  # at 40 and 60 columns some keys are left out

@@ -58,15 +58,39 @@ class KeyBar(Widget):
             shown.append((binding.key, self.app.get_key_display(binding), binding.description, enabled))
         return shown
 
+    def fitting(self, entries: list[tuple[str, str, str, bool]], width: int) -> list[tuple[str, str, str, bool]]:
+        """The entries drawn whole in ``width`` columns, in order; when some must go, the help
+        key stays (last), so what is left out can still be found."""
+        cells = [cell_len(f" {display} {description} ") for _, display, description, _ in entries]
+        width += 1  # the last entry's trailing space may be cut
+        if sum(cells) <= width:
+            return entries
+        helps = [i for i, entry in enumerate(entries) if self._is_help(entry[0])]
+        reserve = cells[helps[0]] if helps else 0
+        kept, used = [], 0
+        for index, (entry, size) in enumerate(zip(entries, cells)):
+            if index in helps:
+                continue
+            if used + size + reserve > width:
+                break
+            kept.append(entry)
+            used += size
+        return kept + [entries[helps[0]]] if helps and used + reserve <= width else kept
+
+    def _is_help(self, key: str) -> bool:
+        """Whether ``key`` opens the key list."""
+        active = self.screen.active_bindings.get(key)
+        return active is not None and active.binding.action == "help"
+
     def render(self) -> Text:
-        """Keys left, palette right; disabled keys dimmed."""
+        """Keys left, palette right; disabled keys dimmed. Keys that do not fit whole are left out."""
         key_style = self.get_component_rich_style("key-bar--key", partial=True)
         text_style = self.get_component_rich_style("key-bar--description", partial=True)
         off_style = self.get_component_rich_style("key-bar--disabled", partial=True)
         line = Text(no_wrap=True, overflow="crop")
         self._spans = []
         self._shown = self.entries()
-        for key, display, description, enabled in self._shown:
+        for key, display, description, enabled in self.fitting(self._shown, self.content_size.width):
             start = len(line)
             line.append(f" {display}", key_style if enabled else off_style)
             line.append(f" {description} ", text_style if enabled else off_style)
