@@ -140,6 +140,8 @@ async def test_side_by_side_runs_with_validation_show_either_curve(tmp_path, mon
         expected = [validations[r["config"]["lr"]] for r in side.records]
         table = side.query_one("#side-table", DataTable)
         assert [str(c) for c in table.get_row("result:final val loss")[1:]] == [format_loss(v[-1]) for v in expected]
+        # the lowest validation loss's epoch (the training loss is lowest at epoch 3 in both)
+        assert [str(c) for c in table.get_row("result:best epoch")[1:]] == [str(v.index(min(v)) + 1) for v in expected]
         chart = side.query_one("#side-curve")
         assert chart.series == {"#1": pytest.approx([0.3, 0.2, 0.1]), "#2": pytest.approx([0.3, 0.2, 0.1])}
         await pilot.press("v")

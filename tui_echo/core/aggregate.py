@@ -36,6 +36,12 @@ def best_epoch(history: list[float | None]) -> int | None:
     return min(finite)[1] + 1 if finite else None
 
 
+def record_best_epoch(record: dict[str, Any]) -> int | None:
+    """A run's best epoch: the one early stopping kept, else the lowest validation loss's (with
+    validation data), else the lowest loss's."""
+    return record.get("best_epoch") or best_epoch(record.get("val_history") or record.get("history") or [])
+
+
 def max_error(record: dict[str, Any]) -> float | None:
     """The largest |prediction - target| of a run, or None when it has no predictions."""
     errors = [abs(p - t) for p, t in zip(record["predictions"], record["targets"])]
@@ -48,7 +54,7 @@ def results(record: dict[str, Any]) -> dict[str, Any]:
     found = {
         "final_loss": record["final_loss"],
         "max_error": max_error(record),
-        "best_epoch": record.get("best_epoch") or best_epoch(validation or record["history"]),
+        "best_epoch": record_best_epoch(record),
     }
     if validation:
         finite = [v for v in validation if v is not None and math.isfinite(v)]

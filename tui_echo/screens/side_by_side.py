@@ -37,7 +37,7 @@ def results_of(record: dict[str, Any], validation: bool = False) -> dict[str, st
     its final validation loss when ``validation`` (some run compared had validation data)."""
     history = record.get("history") or []
     error = aggregate.max_error(record) if "predictions" in record and "targets" in record else None
-    best = aggregate.best_epoch(history)
+    best = aggregate.record_best_epoch(record)
     validated = {"final val loss": format_loss(record.get("final_val_loss"))} if validation else {}
     return {
         "status": str(record.get("status", "-")),
