@@ -264,4 +264,4 @@ async def test_compare_without_validation_has_no_curve_switch() -> None:
         screen = await finish_comparison(pilot)
         assert screen.check_action("curves", ()) is False
         await pilot.press("v")
-        assert screen.curve == "loss"
+        assert screen.curve == "history"  # still the training loss

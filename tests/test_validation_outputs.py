@@ -25,6 +25,8 @@ from tui_echo.core.runs import RunStore
 from tui_echo.core.settings import SETTINGS, by_option
 from tui_echo.core.summary import LayerRow, Summary
 
+from test_app import wait_for  # noqa: E402  (tests/ is on sys.path)
+
 CONFIG = Config(topology="many-to-many", task="random-echo", sequences=10, validation=0.2, epochs=40).resolved()
 # Every setting's option; the csv task's own (data, columns, target) are recorded only when set.
 OPTIONS = [s.option.removeprefix("--") for s in SETTINGS if s.option and s.name not in FILE_SETTINGS]
@@ -271,17 +273,10 @@ def _lab_with_validation(**app_options):
 
 
 async def _train(pilot, app, lab, trains, monkeypatch) -> None:
-    import time
-
-    deadline = time.monotonic() + 60
-    while not app.tf_ready:
-        assert time.monotonic() < deadline, "TensorFlow did not load"
-        await pilot.pause(0.05)
+    await wait_for(pilot, lambda: app.tf_ready, 30, "TensorFlow")
     monkeypatch.setattr(lab, "run_experiment", trains)
     await pilot.press("ctrl+r")
-    while app.lab.phase != "finished":
-        assert time.monotonic() < deadline, f"the lab did not finish ({app.lab.phase})"
-        await pilot.pause(0.05)
+    await wait_for(pilot, lambda: app.lab.phase == "finished", 30, "the end of the training")
     await pilot.pause(0.3)  # the chart and log redraw on their ticks
 
 
@@ -336,8 +331,6 @@ async def test_the_validation_curve_reads_without_colour_and_in_ascii(monkeypatc
 
 
 async def test_the_compare_screen_shows_and_sorts_by_validation_loss(monkeypatch) -> None:
-    import time
-
     import tui_echo.screens.compare as compare_screen
     from textual.widgets import DataTable
     from tui_echo.app import EchoApp
@@ -353,14 +346,10 @@ async def test_the_compare_screen_shows_and_sorts_by_validation_loss(monkeypatch
     monkeypatch.setattr(compare_screen, "run_experiment", trains)
     app = EchoApp(config=Config(task="random-echo", sequences=10, validation=0.2, epochs=2), deterministic=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        deadline = time.monotonic() + 60
-        while not app.tf_ready:
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.tf_ready, 30, "TensorFlow")
         await pilot.press("c")
-        while not isinstance(app.screen, compare_screen.CompareScreen) or app.screen.running or len(app.screen.records) < 4:
-            assert time.monotonic() < deadline, "the comparison did not end"
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: isinstance(app.screen, compare_screen.CompareScreen) and not app.screen.running
+                       and len(app.screen.records) >= 4, 30, "the end of the comparison")
         screen = app.screen
         assert "final_val_loss" in screen.shown_columns
         for _ in range(len(screen.shown_columns) + 1):

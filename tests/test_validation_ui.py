@@ -17,6 +17,8 @@ from tui_echo.core.config import Config
 from tui_echo.core.experiment import run_experiment
 from tui_echo.core.runs import RunStore
 
+from test_app import wait_for  # noqa: E402  (tests/ is on sys.path)
+
 VALIDATED = Config(topology="many-to-many", task="random-echo", sequences=20, length=5, validation=0.2, epochs=6)
 ARGS = ["--task", "random-echo", "--sequences", "20", "--validation", "0.2", "--epochs", "4"]
 
@@ -70,14 +72,9 @@ async def test_the_lab_shows_a_real_validation_series() -> None:
 
     app = EchoApp(config=VALIDATED, deterministic=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        deadline = time.monotonic() + 120
-        while not app.tf_ready:
-            assert time.monotonic() < deadline
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.tf_ready, 60, "TensorFlow")
         await pilot.press("ctrl+r")
-        while app.lab.phase != "finished":
-            assert time.monotonic() < deadline, app.lab.phase
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.lab.phase == "finished", 60, "the end of the training")
         await pilot.pause(0.3)
         assert len(app.query_one(LossChart).val_losses) == 6
         lines = [line for line in app.query_one(EpochLog).lines if re.fullmatch(r" *\d+ \S+e-?\d+ \S+e-?\d+", line)]

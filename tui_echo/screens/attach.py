@@ -1,8 +1,9 @@
 """Attach: watch, read-only, a run that another process trains (``tui-echo attach [RUN_ID]``).
 
 Polls the run's folder every ``POLL_S``: the new part of ``history.f32`` (and of
-``val_history.f32``, for a run with validation data) feeds the loss curve and the log, ``progress.json`` (the training's heartbeat) the status line, ``run.json`` says when the
-run has ended, and then its saved predictions fill the predictions pane. Escape, confirmed with y,
+``val_history.f32``, for a run with validation data) feeds the loss curve and the log,
+``progress.json`` (the training's heartbeat) the status line, ``run.json`` says when the run has
+ended, and then its saved predictions fill the predictions pane. Escape, confirmed with y,
 asks the training to stop through the run's ``stop-requested`` file (``runs.request_stop``).
 """
 
@@ -64,7 +65,6 @@ class AttachScreen(LeanScreen):
         self.follower = RunFollower(store.root / run_id)
         self.status = "running"
         self.epochs = 0
-        self.val_epochs = 0  # epochs whose validation loss was read (a run with validation data)
         self.stop_asked = False
         self.planned = 0  # epochs the run was started for
 
@@ -110,7 +110,7 @@ class AttachScreen(LeanScreen):
         if restart:
             chart.reset(self.planned)
             log.clear()
-            self.epochs = self.val_epochs = 0
+            self.epochs = 0
         if losses or val_losses:
             shown = [float("nan") if v is None else v for v in losses]
             # The epoch log and chart take validation losses along with their epochs' losses; the
@@ -119,7 +119,6 @@ class AttachScreen(LeanScreen):
             chart.extend(shown, val)
             log.add_epochs(shown, val)
             self.epochs += len(losses)
-            self.val_epochs += len(val_losses)
         chart.flush()
         log.flush()
         if status != "running":

@@ -38,13 +38,11 @@ from ..core.progress import RunState
 from ..core.topologies import TOPOLOGIES
 from ..messages import JobDone, JobProgress
 from ..training import Job, TrainingService
-from ..widgets.compare_chart import CompareChart
+from ..widgets.compare_chart import CURVES, CompareChart
 from ..widgets.key_bar import KeyBar
 from .base import COMPACT_WIDTH, LeanScreen, fit_columns
 
 NAMES = tuple(TOPOLOGIES)
-# The chart's two kinds of curve (v switches): the run record's key for each, and what the y axis shows.
-CURVES = {"loss": ("history", "Loss"), "val": ("val_history", "Validation loss")}
 SHORT = {"one-to-one": "1:1", "many-to-one": "n:1", "many-to-many": "n:n", "many-to-many-dense": "n:n dense"}
 TIMINGS = ("wall_s", "epochs_per_s")
 # Which columns a narrow table keeps, most wanted first; the rest join as the width allows.
@@ -104,7 +102,7 @@ class CompareScreen(LeanScreen):
         self.progress: dict[str, RunState] = {}
         self.predictions: dict[str, list[float]] = {}
         self.trained: list[str] = []  # topologies the last run trained, in order
-        self.curve = "loss"  # which curves the chart draws: a key of CURVES
+        self.curve = "history"  # which curves the chart draws: a key of CURVES
         self.live: dict[str, dict[str, list[float]]] = {}  # one seed: curve -> topology -> losses so far
         self.sort_key: str | None = None
         self.shown_columns: list[str] = []  # the table's columns that fit the width, registry order
@@ -224,9 +222,9 @@ class CompareScreen(LeanScreen):
 
     def action_curves(self) -> None:
         """Draw the other kind of curve (training or validation loss), from what is held."""
-        self.curve = "val" if self.curve == "loss" else "loss"
+        self.curve = "val_history" if self.curve == "history" else "history"
         chart = self.query_one(CompareChart)
-        chart.quantity = CURVES[self.curve][1]
+        chart.quantity = CURVES[self.curve]
         chart.reset(self.trained, chart.planned)  # (keeps the scale; titles the border)
         if self.run_seeds > 1:
             for name, runs in self.records.items():
@@ -289,9 +287,9 @@ class CompareScreen(LeanScreen):
             name, event = item
             self.progress[name] = progress.advance(self.progress[name], event, now)
             if isinstance(event, Epochs) and self.run_seeds == 1:  # over seeds: each seed's end redraws
-                for curve, losses in (("loss", event.losses), ("val", event.val_losses)):
+                for curve, losses in (("history", event.losses), ("val_history", event.val_losses)):
                     self.live[curve][name].extend(losses)
-                chart.extend(name, event.losses if self.curve == "loss" else event.val_losses)
+                chart.extend(name, event.losses if self.curve == "history" else event.val_losses)
             elif isinstance(event, (Predictions, Finished)):
                 self.predictions[name] = list(event.values if isinstance(event, Predictions) else event.predictions)
                 predictions_changed = True
@@ -318,8 +316,7 @@ class CompareScreen(LeanScreen):
     def _spread(self, name: str, runs: list[dict[str, Any]]) -> None:
         """The chart's curve for ``name``: the mean over its seeds so far, in their lowest and highest loss
         (training or validation loss, as the chart shows)."""
-        key = CURVES[self.curve][0]
-        histories = [r.get(key) or [] for r in runs]
+        histories = [r.get(self.curve) or [] for r in runs]
         length = max(len(h) for h in histories)
         if not length:
             return

@@ -20,7 +20,7 @@ from ..core import aggregate
 from ..core.diff import settings_of
 from ..core.formatting import format_loss
 from ..core.record import first_inputs, first_sequence
-from ..widgets.compare_chart import CompareChart
+from ..widgets.compare_chart import CURVES, CompareChart
 from ..widgets.key_bar import KeyBar
 from .base import LeanScreen, fit_columns
 
@@ -76,7 +76,7 @@ class SideBySide(LeanScreen):
         self.records = records[:MAX_RUNS]
         self.names = [label(i) for i in range(len(self.records))]
         self.validation = any(r.get("val_history") for r in self.records)
-        self.curve = "history"  # the record's curve the chart draws: "history" or "val_history"
+        self.curve = "history"  # which curves the chart draws: a key of CURVES
 
     def compose(self) -> ComposeResult:
         """Which run is which, the table, then curves and predictions."""
@@ -119,7 +119,7 @@ class SideBySide(LeanScreen):
     def _curves(self) -> None:
         """Each run's curve of the kind chosen (a diverged epoch, saved as null, is not drawn)."""
         chart = self.query_one(CompareChart)
-        chart.quantity = "Validation loss" if self.curve == "val_history" else "Loss"
+        chart.quantity = CURVES[self.curve]
         histories = [[math.nan if v is None else v for v in r.get(self.curve) or []] for r in self.records]
         chart.reset(self.names, max(map(len, histories), default=0))
         for name, history in zip(self.names, histories):

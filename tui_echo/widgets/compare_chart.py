@@ -15,6 +15,8 @@ from textual.strip import Strip
 from ..core.formatting import format_loss
 from .chart_base import LABEL_WIDTH, ChartBase, columns_of, ema, glyphs_for, monochrome, raster, styled_row, y_labels, y_range
 
+# The curves a run record holds, by key, and what the y axis shows for each (v switches them).
+CURVES = {"history": "Loss", "val_history": "Validation loss"}
 # One colour per topology, in registry order (readable on dark and light themes).
 PALETTE = ("#f0a35e", "#6cb6ff", "#7ee787", "#d2a8ff", "#ff7b72", "#e3b341")
 

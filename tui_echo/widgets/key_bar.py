@@ -65,17 +65,17 @@ class KeyBar(Widget):
         width += 1  # the last entry's trailing space may be cut
         if sum(cells) <= width:
             return entries
-        helps = [i for i, entry in enumerate(entries) if self._is_help(entry[0])]
-        reserve = cells[helps[0]] if helps else 0
-        kept, used = [], 0
+        help_at = next((i for i, entry in enumerate(entries) if self._is_help(entry[0])), None)
+        room = width - (0 if help_at is None else cells[help_at])
+        kept = []
         for index, (entry, size) in enumerate(zip(entries, cells)):
-            if index in helps:
+            if index == help_at:
                 continue
-            if used + size + reserve > width:
+            if size > room:
                 break
             kept.append(entry)
-            used += size
-        return kept + [entries[helps[0]]] if helps and used + reserve <= width else kept
+            room -= size
+        return kept + [entries[help_at]] if help_at is not None and room >= 0 else kept
 
     def _is_help(self, key: str) -> bool:
         """Whether ``key`` opens the key list."""
